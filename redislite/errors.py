@@ -1,0 +1,82 @@
+"""Every Redis error reply text, in one place.
+
+Shard operations raise or return :class:`ReplyError`; only the protocol layer
+turns it into ``-<message>\\r\\n``.  Texts are Redis 7.0's, byte for byte.
+"""
+
+
+class ReplyError(Exception):
+    """An error reply.  ``message`` is the text after the leading ``-``."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def code(self):
+        """The first word (``ERR``, ``WRONGTYPE``...), as INFO errorstats counts it."""
+        return self.message.split(" ", 1)[0]
+
+    def __eq__(self, other):
+        return isinstance(other, ReplyError) and other.message == self.message
+
+    def __hash__(self):
+        return hash(self.message)
+
+    def __repr__(self):
+        return "ReplyError(%r)" % (self.message,)
+
+
+# --- generic ---------------------------------------------------------------
+SYNTAX = "ERR syntax error"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NO_SUCH_KEY = "ERR no such key"
+OVERFLOW = "ERR increment or decrement would overflow"
+INCR_NAN_INF = "ERR increment would produce NaN or Infinity"
+OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+DB_INDEX_OUT_OF_RANGE = "ERR DB index is out of range"
+INVALID_DB_INDEX = "ERR invalid DB index"
+SAME_OBJECT = "ERR source and destination objects are the same"
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+BIT_OFFSET = "ERR bit offset is not an integer or out of range"
+BIT_VALUE = "ERR bit is not an integer or out of range"
+NOAUTH = "NOAUTH Authentication required."
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+AUTH_NOT_CONFIGURED = ("ERR AUTH <password> called without any password configured for the "
+                       "default user. Are you sure your configuration is correct?")
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+INVALID_EXPIRE = "ERR invalid expire time in '%s' command"
+NX_XX_GT_LT = "ERR NX and XX, GT or LT options at the same time are not compatible"
+GT_LT_NX = "ERR GT and LT options at the same time are not compatible"
+UNKNOWN_COMMAND = "ERR unknown command '%s', with args beginning with: %s"
+WRONG_ARITY = "ERR wrong number of arguments for '%s' command"
+UNKNOWN_SUBCOMMAND = "ERR unknown subcommand '%s'. Try %s HELP."
+UNKNOWN_SUBCOMMAND_OR_ARITY = "ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
+PROTO_VERSION = "NOPROTO unsupported protocol version"
+CLIENT_NAME_SPACES = "ERR Client names cannot contain spaces, newlines or special characters."
+NO_SUCH_CLIENT = "ERR No such client"
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
+LOADING = "LOADING Redis is loading the dataset in memory"
+READONLY = "READONLY You can't write against a read only replica."
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+
+
+def err(message, *args):
+    """Build a :class:`ReplyError`, formatting ``message % args`` when args are given."""
+    return ReplyError(message % args if args else message)
+
+
+def wrong_arity(name):
+    return ReplyError(WRONG_ARITY % name)
+
+
+def unknown_command(name, args):
+    shown = " ".join("'%s'" % a for a in args[:128])
+    return ReplyError(UNKNOWN_COMMAND % (name, shown))

@@ -1,0 +1,35 @@
+"""RedisLite: a Redis 7.0-compatible in-memory server on Twisted."""
+from setuptools import find_packages, setup
+
+setup(
+    name="redislite-server",
+    version="0.1.0",
+    description="Redis 7.0-compatible in-memory database server on Twisted (actor model)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["redislite", "redislite.*"]) + ["twisted.plugins"],
+    package_data={"twisted": ["plugins/redislite_plugin.py"]},
+    include_package_data=True,
+    install_requires=[
+        "twisted>=23.10,<27",
+        "klein>=23.5,<26",
+        "prometheus-client>=0.17,<1",
+        "attrs>=23.1",
+        "hiredis>=2.2,<4",
+        "sortedcontainers>=2.4,<3",
+        "lupa>=2.0,<3",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=7.4",
+            "pytest-twisted>=1.14",
+            "hypothesis>=6.80",
+            "redis>=5.0",
+            "txredisapi>=1.4.10",
+            "treq>=23.11",
+        ],
+    },
+    entry_points={"console_scripts": ["redislite=redislite.__main__:main"]},
+    classifiers=["Framework :: Twisted", "Programming Language :: Python :: 3"],
+)
