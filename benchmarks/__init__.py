@@ -26,8 +26,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 
-# Persistence off on the reference: a background RDB save forks and eats the
-# second core in the middle of a run, which would flatter RedisLite.
+# Persistence off on the reference (redislite.testing does the same): a
+# background RDB save forks and eats the second core in the middle of a run,
+# which would flatter RedisLite.
 REDIS_DEFAULT_ARGS = ["--save", "", "--appendonly", "no"]
 
 KINDS = ("redislite", "redis")
@@ -76,7 +77,7 @@ class _FallbackServerProcess:
     def _command(self):
         if self.kind == "redis":
             return [_find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--dir", self.workdir, *self.args]
+                    *REDIS_DEFAULT_ARGS, "--dir", self.workdir, *self.args]
         return [sys.executable, "-m", "redislite", "--port", str(self.port),
                 "--bind", "127.0.0.1", "--http-port", "0", "--dir", self.workdir, *self.args]
 
@@ -137,10 +138,15 @@ def server_process_class():
 def start_server(kind: str, extra_args=()):
     """Start one server on a free loopback port and wait until it PINGs."""
     cls, _ = server_process_class()
-    args = list(extra_args)
-    if kind == "redis":
-        args = REDIS_DEFAULT_ARGS + args
-    return cls(kind, port=None, args=args).start()
+    return cls(kind, port=None, args=list(extra_args)).start()
+
+
+def stop_server(proc) -> None:
+    """Stop a server and remove its temporary working directory."""
+    proc.stop()
+    cleanup = getattr(proc, "cleanup", None)
+    if cleanup is not None:
+        cleanup()
 
 
 # --------------------------------------------------------------------------

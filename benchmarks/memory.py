@@ -23,7 +23,7 @@ from pathlib import Path
 import redis
 
 from benchmarks import (RESULTS_DIR, machine_info, plan_sides, read_rss, split_args,
-                        start_server, timestamp)
+                        start_server, stop_server, timestamp)
 
 KEY_LEN = 16
 VALUE_LEN = 16
@@ -97,7 +97,7 @@ def measure(side, a) -> dict:
         dbsize = client.dbsize()
         client.close()
     finally:
-        proc.stop()
+        stop_server(proc)
     if dbsize != a.keys:
         print(f"warning: {side.label} DBSIZE {dbsize} != {a.keys}", file=sys.stderr)
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from benchmarks import (BENCH_DIR, RESULTS_DIR, machine_info, median, plan_sides,
-                        split_args, start_server, timestamp)
+                        split_args, start_server, stop_server, timestamp)
 
 BASELINE = BENCH_DIR / "baseline.json"
 DEFAULT_TOLERANCE = 0.20
@@ -113,7 +113,7 @@ def run(a) -> dict:
     finally:
         for p in procs.values():
             try:
-                p.stop()
+                stop_server(p)
             except Exception as e:  # noqa: BLE001
                 print(f"warning: stop failed: {e}", file=sys.stderr)
     return summarise(a, sides, raw)
