@@ -86,6 +86,26 @@ def run_redis_benchmark(port: int, a, pipeline: int) -> dict:
     return {"rows": rows, "elapsed_s": round(elapsed, 3), "command": " ".join(cmd)}
 
 
+def sanity_check(label: str, proc) -> None:
+    """Refuse to benchmark a server that answers SET/GET wrongly.
+
+    redis-benchmark counts error replies as completed requests, so a server
+    that rejects every command would otherwise look fast.
+    """
+    import redis
+    c = redis.Redis(host="127.0.0.1", port=proc.port, socket_timeout=10)
+    try:
+        c.set(b"bench:sanity", b"ok")
+        got = c.get(b"bench:sanity")
+        c.delete(b"bench:sanity")
+    except redis.RedisError as e:
+        raise SystemExit(f"{label}: SET/GET sanity check failed: {e}") from None
+    finally:
+        c.close()
+    if got != b"ok":
+        raise SystemExit(f"{label}: SET/GET sanity check returned {got!r}")
+
+
 def run(a) -> dict:
     if not shutil.which("redis-benchmark"):
         raise SystemExit("redis-benchmark not found on PATH")
@@ -97,6 +117,7 @@ def run(a) -> dict:
             procs[s.label] = start_server(s.kind, s.extra_args)
             print(f"started {s.label} ({s.kind}) on 127.0.0.1:{procs[s.label].port} "
                   f"pid {procs[s.label].pid}", file=sys.stderr)
+            sanity_check(s.label, procs[s.label])
         for rnd in range(a.rounds):
             # Reverse the order every other round so neither server always
             # runs first (warm caches, CPU boost, a neighbour waking up).
