@@ -73,10 +73,15 @@ def err(message, *args):
     return ReplyError(message % args if args else message)
 
 
+def unknown_subcommand(sub, container):
+    return ReplyError(UNKNOWN_SUBCOMMAND % (sub[:128], container.upper()))
+
+
 def wrong_arity(name):
     return ReplyError(WRONG_ARITY % name)
 
 
 def unknown_command(name, args):
-    shown = " ".join("'%s'" % a for a in args[:128])
-    return ReplyError(UNKNOWN_COMMAND % (name, shown))
+    """Redis lists each argument (cut to 128 chars) as ``'arg' `` with a trailing space."""
+    shown = "".join("'%s' " % a[:128] for a in args)
+    return ReplyError(UNKNOWN_COMMAND % (name[:128], shown))

@@ -1,1 +1,13 @@
+"""Command families, one module each; importing a module binds its handlers."""
 
+FAMILIES = ("connection", "server", "keys", "strings")
+
+
+def load_all():
+    import importlib
+    for name in FAMILIES:
+        try:
+            importlib.import_module("redislite.commands." + name)
+        except ModuleNotFoundError as e:
+            if e.name != "redislite.commands." + name:
+                raise

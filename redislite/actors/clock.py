@@ -1,0 +1,27 @@
+"""The time every command sees, refreshed once per batch from the injected clock.
+
+Redis snapshots time per command so one command never sees a key both alive
+and expired; we refresh per read batch (one reactor turn), which gives the same
+guarantee for pipelines and makes tests deterministic with ``task.Clock``.
+``lru`` is the LRU clock in seconds; the same int object is reused while the
+second does not change, so tagging a key with it allocates nothing.
+"""
+
+
+class Now:
+    __slots__ = ("clock", "ms", "lru", "no_touch")
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.ms = 0
+        self.lru = 0
+        self.no_touch = False
+        self.refresh()
+
+    def refresh(self):
+        ms = int(self.clock.seconds() * 1000)
+        self.ms = ms
+        sec = ms // 1000
+        if sec != self.lru:
+            self.lru = sec
+        return ms

@@ -1,0 +1,35 @@
+"""Key -> hash slot -> shard, as Redis Cluster maps keys (CRC16, {hash tags})."""
+
+from binascii import crc_hqx
+
+SLOTS = 16384
+
+
+def key_slot(key):
+    """Redis Cluster's HASH_SLOT: CRC16-XMODEM of the key or its {tag}, mod 16384."""
+    s = key.find(b"{")
+    if s >= 0:
+        e = key.find(b"}", s + 1)
+        if e > s + 1:
+            key = key[s + 1:e]
+    return crc_hqx(key, 0) & 16383
+
+
+class Router:
+    __slots__ = ("shards", "count")
+
+    def __init__(self, shards):
+        self.shards = shards
+        self.count = len(shards)
+
+    def shard_for(self, key):
+        if self.count == 1:
+            return self.shards[0]
+        return self.shards[key_slot(key) % self.count]
+
+    def group(self, keys):
+        """Split keys by owning shard, keeping each key's position: {shard: [(pos, key)]}."""
+        out = {}
+        for pos, key in enumerate(keys):
+            out.setdefault(self.shard_for(key), []).append((pos, key))
+        return out

@@ -1,0 +1,177 @@
+"""RESP connections: parse every complete command in a read, run them in order,
+answer with one write.
+
+The protocol owns the per-connection state (db, auth, RESP version, name,
+MULTI, ...), performs the generic checks driven by the command table (arity,
+auth, OOM) and routes single-key commands to the owning shard.  It is the only
+place that turns reply values into RESP bytes.
+"""
+
+import time as _time
+
+from twisted.internet.protocol import Factory, Protocol
+
+from . import errors
+from .commands import registry
+from .errors import ReplyError
+from .resp.encoder import encode_into
+from .resp.parser import ProtocolError, RequestParser
+
+_perf = _time.perf_counter
+_lookup = registry.lookup
+_NOAUTH = ReplyError(errors.NOAUTH)
+_OOM = ReplyError(errors.OOM)
+_MAXCLIENTS = b"-ERR max number of clients reached\r\n"
+
+
+class Client:
+    """Connection state shared by RESP connections and internal callers (HTTP, Lua).
+
+    ``argv`` replies go to ``out``: a list of byte chunks the caller writes.
+    """
+
+    closing = False
+    transport = None
+
+    def __init__(self, server, kind="normal"):
+        self.server = server
+        self.id = server.next_client_id()
+        self.kind = kind
+        self.db = 0
+        self.resp3 = False
+        self.name = None
+        self.lib_name = None
+        self.lib_ver = None
+        self.user = "default"
+        self.authenticated = server.requirepass is None
+        self.created = server.reactor.seconds()
+        self.last_interaction = self.created
+        self.last_cmd = "NULL"
+        self.multi = None
+        self.watch_dirty = False
+        self.no_evict = False
+        self.no_touch = False
+        self.addr = "?"
+        self.laddr = "?"
+        self.fd = -1
+
+    # -- execution -----------------------------------------------------------
+    def execute(self, argv):
+        """Run one command and return its reply value (never raises ReplyError)."""
+        server = self.server
+        spec = _lookup(argv[0])
+        if spec is None:
+            return self._reject(errors.unknown_command(
+                argv[0].decode("utf-8", "replace"), [a.decode("utf-8", "replace") for a in argv[1:]]))
+        if spec.container and len(argv) >= 2:
+            sub = spec.subcommands.get(argv[1].lower())
+            if sub is None:
+                return self._reject(errors.unknown_subcommand(
+                    argv[1].decode("utf-8", "replace"), spec.fullname))
+            spec = sub
+        if not spec.arity_ok(len(argv)):
+            return self._reject(errors.wrong_arity(spec.fullname))
+        if not self.authenticated and not spec.noauth:
+            return self._reject(_NOAUTH)
+        if spec.denyoom and server.maxmemory and not self.no_evict and not server.make_room():
+            return self._reject(_OOM)
+        self.last_cmd = spec.fullname
+        start = _perf()
+        if spec.shard_op:
+            reply = server.router.shard_for(argv[1]).execute(spec.handler, self.db, argv)
+        else:
+            try:
+                reply = spec.handler(self, argv)
+            except ReplyError as e:
+                reply = e
+        spec.usec += (_perf() - start) * 1e6
+        spec.calls += 1
+        if type(reply) is ReplyError:
+            spec.failed += 1
+            server.count_error(reply.message)
+        return reply
+
+    def _reject(self, error):
+        self.server.count_error(error.message)
+        return error
+
+    def call(self, *args):
+        """Convenience for internal callers and tests: run argv given as str/bytes/int."""
+        argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+        return self.execute(argv)
+
+
+class RedisProtocol(Protocol, Client):
+    """One RESP client connection."""
+
+    def __init__(self, server):
+        Client.__init__(self, server)
+        self.parser = RequestParser(server.proto_max_bulk_len, server.client_query_buffer_limit)
+        self.parser.auth_required = not self.authenticated
+
+    def connectionMade(self):
+        server = self.server
+        peer = self.transport.getPeer()
+        host = self.transport.getHost()
+        self.addr = "%s:%s" % (getattr(peer, "host", "?"), getattr(peer, "port", 0))
+        self.laddr = "%s:%s" % (getattr(host, "host", "?"), getattr(host, "port", 0))
+        try:
+            self.fd = self.transport.fileno()
+        except Exception:
+            self.fd = -1
+        if len(server.clients) >= server.maxclients:
+            server.rejected_connections += 1
+            self.transport.write(_MAXCLIENTS)
+            self.closing = True
+            self.transport.loseConnection()
+            return
+        server.add_client(self)
+
+    def connectionLost(self, reason=None):
+        self.closing = True
+        self.server.remove_client(self)
+
+    def dataReceived(self, data):
+        server = self.server
+        server.net_input_bytes += len(data)
+        if self.closing:
+            return
+        server.now.refresh()
+        self.last_interaction = server.now.ms / 1000.0
+        error = None
+        try:
+            commands = self.parser.feed(data)
+        except ProtocolError as e:
+            commands = e.commands
+            error = e
+        out = []
+        resp3 = self.resp3
+        execute = self.execute
+        for argv in commands:
+            reply = execute(argv)
+            encode_into(reply, out, self.resp3)
+            server.total_commands += 1
+            if self.closing:
+                break
+        if error is not None and not self.closing:
+            if not error.silent:
+                encode_into(ReplyError(error.message), out, resp3)
+            self.closing = True
+        if out:
+            payload = b"".join(out)
+            server.net_output_bytes += len(payload)
+            self.transport.write(payload)
+        if self.closing:
+            self.transport.loseConnection()
+
+    def authenticated_now(self):
+        self.authenticated = True
+        self.parser.auth_required = False
+
+
+class RedisFactory(Factory):
+    def __init__(self, server):
+        self.server = server
+
+    def buildProtocol(self, addr):
+        return RedisProtocol(self.server)

@@ -1,0 +1,120 @@
+"""The server core: shards, router, write-event bus, clients and counters.
+
+One :class:`Server` per process.  It is reactor-agnostic (the reactor/clock is
+injected) so unit tests build it on ``task.Clock`` with no network.  The
+Twisted wiring (listeners, HTTP, persistence) lives in ``service.py``.
+"""
+
+import itertools
+import os
+import time as _time
+
+from . import __version__
+from .actors.clock import Now
+from .actors.messages import EventBus
+from .actors.router import Router
+from .actors.shard import Shard
+from .storage import eviction
+
+#: Python process baseline counted in used_memory (Redis reports ~0.9 MB empty).
+BASE_MEMORY = 900 * 1024
+
+
+class Server:
+    def __init__(self, config, reactor, shards=None):
+        self.reactor = reactor
+        self.now = Now(reactor)
+        self.bus = EventBus()
+        self.config = config
+        self.start_time = reactor.seconds()
+        self.start_mono = _time.monotonic()
+        nshards = shards or config["shards"]
+        self.databases = config["databases"]
+        self.shards = [Shard(i, reactor, self.now, self.bus, self.databases) for i in range(nshards)]
+        self.router = Router(self.shards)
+        self.clients = {}
+        self._client_ids = itertools.count(1)
+        self.run_id = os.urandom(20).hex()
+        self.version = __version__
+        # counters for INFO stats
+        self.total_connections = 0
+        self.rejected_connections = 0
+        self.total_commands = 0
+        self.net_input_bytes = 0
+        self.net_output_bytes = 0
+        self.error_stats = {}
+        self.keyspace_hits_base = 0
+        self.loading = False
+        self.replica_of = None
+        self.apply_config(config)
+
+    # -- configuration ------------------------------------------------------------
+    def apply_config(self, config):
+        """Cache the hot-path settings of a (new) validated Config."""
+        self.config = config
+        self.maxmemory = config["maxmemory"]
+        self.maxmemory_policy = config["maxmemory-policy"]
+        self.maxmemory_samples = config["maxmemory-samples"]
+        self.requirepass = config["requirepass"] or None
+        self.maxclients = config["maxclients"]
+        self.proto_max_bulk_len = config["proto-max-bulk-len"]
+        self.client_query_buffer_limit = config["client-query-buffer-limit"]
+        lfu = self.maxmemory_policy.endswith("lfu")
+        for shard in self.shards:
+            shard.lfu = lfu
+            shard.lfu_log_factor = config["lfu-log-factor"]
+            shard.lfu_decay_time = config["lfu-decay-time"]
+
+    def start(self):
+        for shard in self.shards:
+            shard.start()
+
+    def stop(self):
+        for shard in self.shards:
+            shard.stop()
+
+    # -- clients ---------------------------------------------------------------------
+    def next_client_id(self):
+        return next(self._client_ids)
+
+    def add_client(self, client):
+        self.clients[client.id] = client
+        self.total_connections += 1
+
+    def remove_client(self, client):
+        self.clients.pop(client.id, None)
+
+    # -- memory --------------------------------------------------------------------
+    def used_memory(self):
+        total = BASE_MEMORY
+        for shard in self.shards:
+            for ks in shard.dbs:
+                total += ks.mem
+        return total
+
+    def make_room(self):
+        """Evict per policy until under maxmemory; False means OOM."""
+        return eviction.perform_evictions(self)
+
+    # -- aggregate stats ----------------------------------------------------------
+    def stat(self, name):
+        return sum(getattr(s, name) for s in self.shards)
+
+    def keyspace_hits(self):
+        return sum(ks.hits for s in self.shards for ks in s.dbs)
+
+    def keyspace_misses(self):
+        return sum(ks.misses for s in self.shards for ks in s.dbs)
+
+    def db_sizes(self, db):
+        """(keys, keys with TTL) for database *db* across shards."""
+        keys = expires = 0
+        for s in self.shards:
+            ks = s.dbs[db]
+            keys += ks.count
+            expires += len(ks.expires)
+        return keys, expires
+
+    def count_error(self, message):
+        code = message.split(" ", 1)[0]
+        self.error_stats[code] = self.error_stats.get(code, 0) + 1

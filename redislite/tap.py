@@ -1,0 +1,62 @@
+"""``twistd redislite``: command-line options -> validated Config -> service.
+
+Options are named as redis-server names them.  Every option can also come from
+``REDISLITE_<NAME>`` and from a redis.conf-syntax ``--config`` file; precedence
+is command line > environment > config file > defaults (see config.py, where
+the defaults live).  Bad values are reported before anything listens.
+"""
+
+import os
+
+from twisted.python import usage
+
+from . import config as _config
+
+#: Options shown by ``twistd redislite --help`` (any Redis parameter may still be
+#: given in the config file or as REDISLITE_* variables).
+OPTIONS = [
+    ("port", "TCP port (0 disables TCP)"),
+    ("bind", "addresses to listen on, space separated"),
+    ("databases", "number of databases"),
+    ("dir", "working directory for data files"),
+    ("maxmemory", "memory limit (bytes, or 100mb, 1gb...; 0 = no limit)"),
+    ("maxmemory-policy", "eviction policy when maxmemory is reached"),
+    ("maxmemory-samples", "keys sampled per eviction"),
+    ("requirepass", "password for the default user"),
+    ("maxclients", "maximum simultaneous clients"),
+    ("timeout", "close idle clients after this many seconds (0 = never)"),
+    ("proto-max-bulk-len", "largest accepted bulk string"),
+    ("client-query-buffer-limit", "largest accepted query buffer per client"),
+    ("shards", "number of shard actors that own the keys"),
+    ("loglevel", "debug, verbose, notice or warning"),
+    ("logformat", "text or json"),
+    ("http-port", "HTTP API port (0 disables the API)"),
+    ("http-bind", "HTTP API address"),
+]
+
+
+def _describe(name, doc):
+    default = _config.Config.defaults().get_text(name)
+    return "%s [default: %s]" % (doc, default if default != "" else '""')
+
+
+class Options(usage.Options):
+    synopsis = "[options]"
+    longdesc = ("A Redis 7.0-compatible in-memory server.  Every option may also be set as "
+                "REDISLITE_<NAME> in the environment (e.g. REDISLITE_MAXMEMORY=100mb) or in a "
+                "redis.conf-syntax file given with --config.")
+    optParameters = [[name, None, None, _describe(name, doc)] for name, doc in OPTIONS] + [
+        ["config", "c", None, "redis.conf-syntax configuration file"],
+    ]
+
+    def postOptions(self):
+        cli = {name: self[name] for name, _ in OPTIONS if self[name] is not None}
+        try:
+            self["cfg"] = _config.build_config(cli, os.environ, self["config"])
+        except _config.ConfigError as e:
+            raise usage.UsageError(str(e))
+
+
+def makeService(options):
+    from .service import make_service
+    return make_service(options["cfg"])
