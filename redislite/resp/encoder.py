@@ -19,6 +19,7 @@ list / tuple           ``*n``                 same
 ``Verbatim``           bulk                   ``=n txt:``
 ``Push``               ``*n``                 ``>n``
 ``Bool``               ``:1``/``:0``          ``#t``/``#f``
+``Raw``                pre-encoded            pre-encoded
 =====================  =====================  =======================
 
 ``encode(value, resp3)`` returns bytes; ``encode_into(value, out, resp3)``
@@ -89,6 +90,20 @@ class Verbatim(str):
 
 class Bool(int):
     __slots__ = ()
+
+
+class Raw:
+    """A reply already encoded, per protocol: ``Raw(resp2_bytes, resp3_bytes)``.
+
+    For constant replies taken verbatim from Redis (COMMAND INFO/DOCS) and for
+    cached encodings of hot constant replies.
+    """
+
+    __slots__ = ("resp2", "resp3")
+
+    def __init__(self, resp2, resp3=None):
+        self.resp2 = resp2
+        self.resp3 = resp2 if resp3 is None else resp3
 
 
 OK = Status("OK")
@@ -187,6 +202,8 @@ def encode_into(value, out, resp3=False):
             out.append(b"#t\r\n" if value else b"#f\r\n")
         else:
             out.append(b":1\r\n" if value else b":0\r\n")
+    elif t is Raw:
+        out.append(value.resp3 if resp3 else value.resp2)
     elif value is NullArray:
         out.append(_NIL3 if resp3 else b"*-1\r\n")
     elif t is dict:
