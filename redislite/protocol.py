@@ -95,6 +95,12 @@ class Client:
         self.server.count_error(error.message)
         return error
 
+    def close(self):
+        """Close the connection after pending replies (CLIENT KILL, timeout)."""
+        self.closing = True
+        if self.transport is not None:
+            self.transport.loseConnection()
+
     def call(self, *args):
         """Convenience for internal callers and tests: run argv given as str/bytes/int."""
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
@@ -137,7 +143,7 @@ class RedisProtocol(Protocol, Client):
         if self.closing:
             return
         server.now.refresh()
-        self.last_interaction = server.now.ms / 1000.0
+        self.last_interaction = server.reactor.seconds()
         error = None
         try:
             commands = self.parser.feed(data)

@@ -9,6 +9,8 @@ import itertools
 import os
 import time as _time
 
+from twisted.internet import task
+
 from . import __version__
 from .actors.clock import Now
 from .actors.messages import EventBus
@@ -46,6 +48,7 @@ class Server:
         self.keyspace_hits_base = 0
         self.loading = False
         self.replica_of = None
+        self._cron = None
         self.apply_config(config)
 
     # -- configuration ------------------------------------------------------------
@@ -59,6 +62,12 @@ class Server:
         self.maxclients = config["maxclients"]
         self.proto_max_bulk_len = config["proto-max-bulk-len"]
         self.client_query_buffer_limit = config["client-query-buffer-limit"]
+        self.timeout = config["timeout"]
+        for client in self.clients.values():
+            parser = getattr(client, "parser", None)
+            if parser is not None:
+                parser.max_bulk_len = self.proto_max_bulk_len
+                parser.max_query_buffer = self.client_query_buffer_limit
         lfu = self.maxmemory_policy.endswith("lfu")
         for shard in self.shards:
             shard.lfu = lfu
@@ -68,10 +77,29 @@ class Server:
     def start(self):
         for shard in self.shards:
             shard.start()
+        if self._cron is None:
+            self._cron = task.LoopingCall(self.clients_cron)
+            self._cron.clock = self.reactor
+            self._cron.start(1.0, now=False)
 
     def stop(self):
         for shard in self.shards:
             shard.stop()
+        if self._cron is not None and self._cron.running:
+            self._cron.stop()
+        self._cron = None
+
+    def clients_cron(self):
+        """Once a second: close clients idle for longer than ``timeout`` (as Redis's clientsCron)."""
+        if not self.timeout:
+            return 0
+        now = self.reactor.seconds()
+        closed = 0
+        for client in list(self.clients.values()):
+            if client.kind == "normal" and now - client.last_interaction > self.timeout:
+                client.close()
+                closed += 1
+        return closed
 
     # -- clients ---------------------------------------------------------------------
     def next_client_id(self):
