@@ -1,0 +1,253 @@
+"""Glob matching with the exact semantics of Redis 7.0's ``stringmatchlen``.
+
+Used by KEYS, SCAN MATCH, CONFIG GET and PSUBSCRIBE.  Redis's matcher is a
+byte-wise recursive backtracker; we get the same answers faster by compiling a
+pattern once:
+
+* Every pattern element except ``*`` consumes exactly one byte, so a pattern is
+  a list of fixed-length *segments* separated by stars.  Each segment becomes a
+  star-free regular expression (a sequence of byte classes), so Python's ``re``
+  never backtracks over a ``.*``.
+* Class membership (``[...]``) is decided by running Redis's own class-parsing
+  loop once per byte value (0..255), so the quirks carry over exactly: ranges
+  are compared as *signed* chars, reversed ranges are swapped, ``\\x`` inside a
+  class ignores ``nocase``, an unclosed class extends to the end of the pattern,
+  and ``[a-]`` is the range ``a``..``]``.
+* A subject matches iff the first segment matches at the start, the last at the
+  end, and the middle ones in order in between; taking the leftmost position
+  for each middle segment is optimal because segments have fixed length.  That
+  is the same pruning Redis's ``skipLongerMatches`` performs, so pathological
+  patterns (``*a*a*a...b``) cost one linear scan per segment.
+
+Two Redis edge cases are kept on purpose:
+
+* an empty subject matches only the empty pattern (``*`` does not match ``b""``;
+  KEYS and SCAN special-case the bare ``*`` before calling the matcher, see
+  :func:`is_match_all`);
+* the nesting limit of 7.0.15: past 1000 nested stars Redis gives up, so a
+  pattern whose 1001st star is followed by anything never matches.
+
+``tests/unit/test_glob.py`` checks all of this against a line-by-line port of
+the C code with hypothesis, and the real server confirmed the quirks above.
+"""
+
+import functools
+import re
+from typing import Callable
+
+__all__ = ["compile_pattern", "match", "is_match_all", "has_special", "MATCH_ALL",
+           "MAX_NESTING"]
+
+#: The pattern KEYS/SCAN treat as "every key" without consulting the matcher.
+MATCH_ALL = b"*"
+
+#: Redis 7.0.15 ``stringmatchlen_impl``: ``if (nesting > 1000) return 0;``.
+MAX_NESTING = 1000
+
+_SPECIAL = re.compile(rb"[*?\[\\]")
+_STAR = None  # token marking a star in the element list
+
+
+def is_match_all(pattern: bytes) -> bool:
+    """True for the bare ``*`` that KEYS and SCAN short-circuit (empty key included)."""
+    return pattern == MATCH_ALL
+
+
+def has_special(pattern: bytes) -> bool:
+    """True if *pattern* contains any glob metacharacter (including ``\\``)."""
+    return _SPECIAL.search(pattern) is not None
+
+
+def _signed(b: int) -> int:
+    return b - 256 if b > 127 else b
+
+
+def _lower(c: int) -> int:
+    """C-locale ``tolower`` on a (possibly negative) char value."""
+    return c + 32 if 65 <= c <= 90 else c
+
+
+def _literal_set(b: int, nocase: bool) -> frozenset:
+    if nocase and (65 <= b <= 90 or 97 <= b <= 122):
+        return frozenset((b | 0x20, b & ~0x20))
+    return frozenset((b,))
+
+
+def _parse_class(p: bytes, i: int, nocase: bool):
+    """Parse a class starting just after ``[``; return (allowed byte set, next index).
+
+    Mirrors the C loop, including reading the NUL terminator past the end.
+    """
+    n = len(p)
+
+    def at(k):
+        return p[k] if k < n else 0
+
+    negate = at(i) == 0x5E  # '^'
+    if negate:
+        i += 1
+    items = []  # ('esc', byte) | ('range', lo, hi) | ('lit', byte)
+    while True:
+        left = n - i
+        c = at(i)
+        if c == 0x5C and left >= 2:  # '\\'
+            i += 1
+            items.append(("esc", p[i]))
+        elif c == 0x5D:  # ']'
+            break
+        elif left <= 0:
+            i -= 1
+            break
+        elif left >= 3 and p[i + 1] == 0x2D:  # '-'
+            start, end = _signed(p[i]), _signed(p[i + 2])
+            if start > end:
+                start, end = end, start
+            items.append(("range", start, end))
+            i += 2
+        else:
+            items.append(("lit", p[i]))
+        i += 1
+    allowed = set()
+    for b in range(256):
+        sc = _signed(b)
+        hit = False
+        for item in items:
+            kind = item[0]
+            if kind == "esc":
+                hit = item[1] == b
+            elif kind == "range":
+                start, end, c = item[1], item[2], sc
+                if nocase:
+                    start, end, c = _lower(start), _lower(end), _lower(c)
+                hit = start <= c <= end
+            else:
+                hit = (_lower(_signed(item[1])) == _lower(sc)) if nocase else item[1] == b
+            if hit:
+                break
+        if hit != negate:
+            allowed.add(b)
+    return frozenset(allowed), i + 1
+
+
+def _tokenize(p: bytes, nocase: bool) -> list:
+    """Split a pattern into elements: ``_STAR`` or a frozenset of allowed bytes."""
+    tokens = []
+    i, n = 0, len(p)
+    while i < n:
+        c = p[i]
+        if c == 0x2A:  # '*'
+            if not tokens or tokens[-1] is not _STAR:
+                tokens.append(_STAR)
+            i += 1
+        elif c == 0x3F:  # '?'
+            tokens.append(_ANY)
+            i += 1
+        elif c == 0x5B:  # '['
+            allowed, i = _parse_class(p, i + 1, nocase)
+            tokens.append(allowed)
+        else:
+            if c == 0x5C and n - i >= 2:
+                i += 1
+            tokens.append(_literal_set(p[i], nocase))
+            i += 1
+    return tokens
+
+
+_ANY = frozenset(range(256))
+
+
+def _set_regex(allowed: frozenset) -> bytes:
+    if allowed == _ANY:
+        return b"."
+    if not allowed:
+        return b"(?!)"
+    if len(allowed) == 1:
+        return re.escape(bytes(allowed))
+    parts = []
+    vals = sorted(allowed)
+    start = prev = vals[0]
+    for v in vals[1:] + [None]:
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        if start == prev:
+            parts.append(b"\\x%02x" % start)
+        else:
+            parts.append(b"\\x%02x-\\x%02x" % (start, prev))
+        if v is not None:
+            start = prev = v
+    return b"[" + b"".join(parts) + b"]"
+
+
+def _segment(tokens: list):
+    """Compile a star-free token run to (regex, length); regex is None when empty."""
+    if not tokens:
+        return None, 0
+    return re.compile(b"".join(_set_regex(t) for t in tokens), re.DOTALL), len(tokens)
+
+
+def _never(subject: bytes) -> bool:
+    return False
+
+
+def _build(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
+    if not pattern:
+        return lambda s: not s
+    if not has_special(pattern):
+        if not nocase:
+            return pattern.__eq__
+        if not re.search(rb"[A-Za-z]", pattern):
+            return pattern.__eq__
+    if pattern.strip(b"*") == b"":
+        return bool  # any non-empty subject
+    if not nocase and pattern.endswith(b"*") and not has_special(pattern.rstrip(b"*")):
+        prefix = pattern.rstrip(b"*")
+        return lambda s: s.startswith(prefix)
+
+    tokens = _tokenize(pattern, nocase)
+    stars = [k for k, t in enumerate(tokens) if t is _STAR]
+    if len(stars) > MAX_NESTING and stars[MAX_NESTING] != len(tokens) - 1:
+        return _never
+    if not stars:
+        whole, length = _segment(tokens)
+        fullmatch = whole.fullmatch
+        return lambda s: len(s) == length and fullmatch(s) is not None
+
+    bounds = [-1] + stars + [len(tokens)]
+    segs = [_segment(tokens[bounds[k] + 1:bounds[k + 1]]) for k in range(len(bounds) - 1)]
+    (first, first_len), middle, (last, last_len) = segs[0], segs[1:-1], segs[-1]
+    middle = [(rx.search, ln) for rx, ln in middle if rx is not None]
+    first_match = first.match if first is not None else None
+    last_match = last.fullmatch if last is not None else None
+
+    def matcher(s: bytes) -> bool:
+        if not s:
+            return False
+        end = len(s) - last_len
+        if end < first_len:
+            return False
+        if first_match is not None and first_match(s) is None:
+            return False
+        pos = first_len
+        for search, ln in middle:
+            m = search(s, pos, end)
+            if m is None:
+                return False
+            pos = m.start() + ln
+        return last_match is None or last_match(s, end) is not None
+
+    return matcher
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_pattern(pattern: bytes, nocase: bool = False) -> Callable[[bytes], bool]:
+    """Return a predicate ``subject -> bool`` equivalent to Redis's ``stringmatchlen``.
+
+    Cached (bounded LRU) because SCAN/KEYS/PSUBSCRIBE reuse the same few patterns.
+    """
+    return _build(bytes(pattern), bool(nocase))
+
+
+def match(pattern: bytes, subject: bytes, nocase: bool = False) -> bool:
+    """``stringmatchlen(pattern, subject, nocase)``; note ``match(b"*", b"")`` is False."""
+    return compile_pattern(pattern, nocase)(subject)
