@@ -36,7 +36,7 @@ def make_service(config, reactor=None):
     port = config["port"]
     if port:
         factory = RedisFactory(server)
-        for addr in config["bind"].split():
+        for addr in config["bind"]:
             addr = addr.lstrip("-")
             if addr == "*":
                 addr = "0.0.0.0"

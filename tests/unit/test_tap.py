@@ -24,7 +24,7 @@ def test_plugin_is_discovered():
 def test_defaults_and_help_lists_every_option_with_default():
     cfg = parse([])
     assert cfg["port"] == 6379
-    assert cfg["bind"] == "127.0.0.1"
+    assert cfg["bind"] == ("127.0.0.1",)
     help_text = str(tap.Options())
     for name, _ in tap.OPTIONS:
         assert "--" + name in help_text
