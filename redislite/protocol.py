@@ -9,6 +9,7 @@ place that turns reply values into RESP bytes.
 
 import time as _time
 
+from twisted.internet import tcp
 from twisted.internet.protocol import Factory, Protocol
 
 from . import errors
@@ -115,8 +116,12 @@ class RedisProtocol(Protocol, Client):
         self.parser = RequestParser(server.proto_max_bulk_len, server.client_query_buffer_limit)
         self.parser.auth_required = not self.authenticated
 
+    _direct = False
+
     def connectionMade(self):
         server = self.server
+        # Only plain TCP transports expose writeSomeData with send() semantics.
+        self._direct = isinstance(self.transport, tcp.Connection) and not getattr(self.transport, "TLS", False)
         peer = self.transport.getPeer()
         host = self.transport.getHost()
         self.addr = "%s:%s" % (getattr(peer, "host", "?"), getattr(peer, "port", 0))
@@ -145,30 +150,60 @@ class RedisProtocol(Protocol, Client):
         server.now.refresh()
         self.last_interaction = server.reactor.seconds()
         error = None
+        parser = self.parser
         try:
-            commands = self.parser.feed(data)
+            commands = parser.feed(data)
         except ProtocolError as e:
             commands = e.commands
             error = e
         out = []
-        resp3 = self.resp3
         execute = self.execute
-        for argv in commands:
-            reply = execute(argv)
-            encode_into(reply, out, self.resp3)
-            server.total_commands += 1
-            if self.closing:
+        while True:
+            for argv in commands:
+                reply = execute(argv)
+                encode_into(reply, out, self.resp3)
+                server.total_commands += 1
+                if self.closing:
+                    break
+            # After AUTH, a big command held back by the unauthenticated limits
+            # is parsed now, as Redis does after running the AUTH.
+            if error is not None or self.closing or not parser.resume_needed:
                 break
+            try:
+                commands = parser.feed(b"")
+            except ProtocolError as e:
+                commands = e.commands
+                error = e
         if error is not None and not self.closing:
-            if not error.silent:
-                encode_into(ReplyError(error.message), out, resp3)
             self.closing = True
+            if error.silent:
+                # Cross-protocol (POST/Host:) or query buffer overflow: Redis sends
+                # nothing at all, not even the replies of earlier commands.
+                out = []
+            else:
+                out.append(error.reply)
         if out:
-            payload = b"".join(out)
+            payload = b"".join(out) if len(out) > 1 else out[0]
             server.net_output_bytes += len(payload)
-            self.transport.write(payload)
+            self._write(payload)
         if self.closing:
             self.transport.loseConnection()
+
+    def _write(self, payload):
+        """Send now when the transport has nothing queued, else queue.
+
+        Twisted's transport.write only buffers; the send happens on a later
+        reactor iteration after another epoll round.  Sending at once saves
+        that round per request, which is most of an unpipelined command's cost.
+        """
+        t = self.transport
+        if self._direct and not t.dataBuffer and not t._tempDataLen and not t.disconnecting:
+            n = t.writeSomeData(payload)
+            if type(n) is int:
+                if n == len(payload):
+                    return
+                payload = payload[n:]
+        t.write(payload)
 
     def authenticated_now(self):
         self.authenticated = True
