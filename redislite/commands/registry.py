@@ -136,3 +136,57 @@ def lookup(name):
 def supported():
     """Every supported top-level command spec, sorted by name."""
     return [s for _, s in sorted(_CANONICAL.items())]
+
+
+def commands_markdown():
+    """docs/commands.md, generated from the table so the docs cannot drift from dispatch."""
+    from . import load_all
+    load_all()
+    lines = ["# Supported commands", "",
+             "Generated from the command table by `python -m redislite.commands.registry > docs/commands.md`;",
+             "a unit test fails when this file and the table disagree. Arity, flags and key positions are",
+             "Redis 7.0's own (negative arity means \"at least\").", ""]
+    groups = {}
+    for spec in supported():
+        entries = [spec] if spec.handler is not None else []
+        entries += [s for _, s in sorted(spec.subcommands.items())]
+        for s in entries:
+            group = META["commands"][s.fullname].get("group") or _group_of(s)
+            groups.setdefault(group, []).append(s)
+    for group in sorted(groups):
+        lines += ["## " + group, "", "| command | arity | flags | keys (first, last, step) | summary |",
+                  "|---|---|---|---|---|"]
+        for s in groups[group]:
+            lines.append("| %s | %d | %s | %d, %d, %d | %s |" % (
+                s.fullname.upper().replace("|", " "), s.arity, " ".join(sorted(s.flags)),
+                s.first_key, s.last_key, s.step, _summary(s)))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _docs_field(spec, field):
+    raw = spec.docs_wire[0]
+    marker = b"$%d\r\n%s\r\n" % (len(field), field)
+    i = raw.find(marker)
+    if i < 0:
+        return ""
+    rest = raw[i + len(marker):]
+    if not rest.startswith(b"$"):
+        return ""
+    n_end = rest.index(b"\r\n")
+    n = int(rest[1:n_end])
+    return rest[n_end + 2:n_end + 2 + n].decode("utf-8", "replace")
+
+
+def _group_of(spec):
+    return _docs_field(spec, b"group") or "other"
+
+
+def _summary(spec):
+    return _docs_field(spec, b"summary").replace("|", "\\|")
+
+
+if __name__ == "__main__":
+    # Run as a script this file is __main__, a second copy of the module; use the real one.
+    from redislite.commands.registry import commands_markdown as _md
+    print(_md(), end="")
