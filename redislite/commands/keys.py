@@ -367,7 +367,32 @@ def _op_count(ks, _):
 
 
 def _op_random(ks, _):
-    return ks.random_key()
+    """dbRandomKey: sample, and delete-and-retry on expired keys (O(expired), as Redis).
+
+    Done here rather than with ``Keyspace.random_key``, whose linear fallback
+    deletes from a bucket while iterating it.  A replica never deletes, so like
+    Redis it gives up after 100 expired picks and returns the last one.  A very
+    sparse table (after mass deletes) falls back to one pass over the buckets.
+    """
+    misses = tries = 0
+    while ks.count:
+        picked = ks.sample(1)
+        if not picked:
+            misses += 1
+            if misses < 64:
+                continue
+            for bucket in ks.buckets:
+                for k in list(bucket):
+                    if ks.exists(k):
+                        return k
+            return None
+        k = picked[0]
+        if ks.exists(k):
+            return k
+        tries += 1
+        if ks.shard.replica_mode and tries >= 100:
+            return k
+    return None
 
 
 @command("randomkey")

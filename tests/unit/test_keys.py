@@ -202,7 +202,6 @@ def test_dbsize_sums_shards_per_db(env):
         env.put("k%d" % i, "v")
     env.put("other", "v", db=3)
     assert env.call("DBSIZE") == 50
-    env.call("SELECT", "3") if False else None
     env.c.db = 3
     assert env.call("DBSIZE") == 1
 
@@ -373,6 +372,39 @@ def test_randomkey_skips_and_deletes_expired(env):
     env.advance(1)
     assert env.call("RANDOMKEY") is None
     assert env.call("DBSIZE") == 0
+
+
+def test_randomkey_with_many_expired_keys():
+    env = Env(shards=1)
+    for i in range(3000):
+        env.put("k%d" % i, "v", px=10)
+    env.advance(1)
+    assert env.call("RANDOMKEY") is None
+    assert env.call("DBSIZE") == 0
+    env.put("live", "v")
+    for i in range(3000):
+        env.put("k%d" % i, "v", px=10)
+    env.advance(1)
+    assert env.call("RANDOMKEY") == b"live"
+
+
+def test_randomkey_sparse_table():
+    env = Env(shards=1)
+    for i in range(20000):
+        env.put("k%d" % i, "v")
+    for i in range(1, 20000):
+        env.call("DEL", "k%d" % i)
+    assert env.call("RANDOMKEY") == b"k0"
+
+
+def test_randomkey_on_replica_returns_expired_key_after_tries(env):
+    ks = env.put("a", "v", px=10)
+    env.advance(1)
+    ks.shard.replica_mode = True
+    try:
+        assert env.call("RANDOMKEY") == b"a"
+    finally:
+        ks.shard.replica_mode = False
 
 
 # ---------------------------------------------------------------------------
