@@ -17,7 +17,7 @@ import hiredis
 from .. import errors, info as _info
 from ..errors import ReplyError
 from ..glob import compile_pattern
-from ..resp.encoder import OK, Map, Raw, Status, Verbatim
+from ..resp.encoder import OK, Map, Raw, Set, Status, Verbatim
 from . import registry
 from .registry import META, command
 
@@ -333,16 +333,18 @@ def _keys_from_specs(t, args):
             keyword = spec.bs[b"keyword"].lower()
             start = spec.bs[b"startfrom"]
             first = 0
-            if start > 0:
-                rng = range(start, argc)
-            else:
-                rng = range(argc + start, 0, -1)
-            for i in rng:
+            # As Redis: the search stops *before* end (the last argument, or
+            # argv[1] when searching backwards), walking toward it.
+            i = start if start > 0 else argc + start
+            end = argc - 1 if start > 0 else 1
+            step = 1 if i <= end else -1
+            while i != end:
                 if i >= argc or i < 1:
                     break
                 if args[i].lower() == keyword:
                     first = i + 1
                     break
+                i += step
             if not first:
                 continue
         else:
@@ -410,6 +412,15 @@ def _native_keys(t, args):
         return [(1, _RO_ACCESS if readonly else _RW_ACCESS_UPDATE)]
     if name == "sort_ro":
         return [(1, _RO_ACCESS)]
+    if name in ("georadius", "georadiusbymember"):
+        stored = None
+        i = 5
+        while i < argc:
+            if args[i].lower() in (b"store", b"storedist") and i + 1 < argc:
+                stored = i + 1
+                i += 1
+            i += 1
+        return [(1, _RO_ACCESS)] + ([(stored, _OW_UPDATE)] if stored is not None else [])
     if name == "sort":
         keys = [(1, _RO_ACCESS)]
         store = None
@@ -475,7 +486,7 @@ def _getkeys(argv, with_flags):
         raise ReplyError(errors.GETKEYS_BAD_ARGS)
     if not with_flags:
         return [args[pos] for pos, _ in keys]
-    return [[args[pos], [Status(f) for f in flags]] for pos, flags in keys]
+    return [[args[pos], Set([Status(f) for f in flags])] for pos, flags in keys]
 
 
 @command("command|getkeys")
