@@ -234,6 +234,9 @@ def machine_info() -> dict:
         "redis_server_version": _redis_version(),
         "git_commit": _git_commit(),
         "server_process": server_process_class()[1],
+        # Other work on a shared box shows here; alternation spreads it over
+        # both servers, but a high figure still means wider spreads.
+        "loadavg": list(os.getloadavg()),
     }
 
 

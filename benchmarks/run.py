@@ -17,6 +17,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -111,6 +112,7 @@ def run(a) -> dict:
         raise SystemExit("redis-benchmark not found on PATH")
     sides = plan_sides(a.server_list, split_args(a.redislite_args), split_args(a.redis_args))
     procs = {}
+    loadavg_start = list(os.getloadavg())
     raw = []  # one entry per (round, pipeline, server)
     try:
         for s in sides:
@@ -137,7 +139,9 @@ def run(a) -> dict:
                 stop_server(p)
             except Exception as e:  # noqa: BLE001
                 print(f"warning: stop failed: {e}", file=sys.stderr)
-    return summarise(a, sides, raw)
+    result = summarise(a, sides, raw)
+    result["machine"]["loadavg_start"] = loadavg_start
+    return result
 
 
 def summarise(a, sides, raw) -> dict:
@@ -209,7 +213,8 @@ def print_table(result: dict, out=sys.stdout):
     m = result["machine"]
     print(f"\nmedian of {p['rounds']} alternating rounds; -n {p['requests']} -c {p['clients']} "
           f"-r {p['keyspace']}; {m['nproc']} cores ({m['cpu_model']}), redis {m['redis_server_version']}, "
-          f"python {m['python_version']}", file=out)
+          f"python {m['python_version']}; loadavg {m.get('loadavg_start', [0])[0]:.1f} -> {m['loadavg'][0]:.1f}",
+          file=out)
     print(line(head), file=out)
     print(line(["-" * w for w in widths]), file=out)
     for r in rows:
