@@ -98,7 +98,7 @@ def test_type(p):
 
 KEYS_SET = ["hello", "hallo", "hxllo", "hllo", "heeeello", "h[a]llo", "a*b", "", "{x}1", "X", "x"]
 PATTERNS = ["*", "h?llo", "h*llo", "h[ae]llo", "h[^e]llo", "h[a-b]llo", "a\\*b", "*[", "?",
-            "x", "X", "{x}*", "nomatch", "h*", "*o"]
+            "x", "X", "{x}*", "nomatch", "h*", "*o", "", "**", "\\"]
 
 
 def test_keys_patterns(p):
@@ -116,6 +116,12 @@ def test_scan_small_db_and_patterns(p):
         assert sorted_scan(o) == sorted_scan(s), pat
     o, s = p.both("SCAN", "0")
     assert sorted_scan(o) == sorted_scan(s)
+    for count in ("1", "9223372036854775807"):
+        o, s = p.both("SCAN", "0", "COUNT", count)
+        if count != "1":
+            assert sorted_scan(o) == sorted_scan(s)
+        else:
+            assert len(decode(o)[1]) >= 1 and len(decode(s)[1]) >= 1
     p.same("SCAN", "0", "TYPE", "nosuchtype")
     p.same("SCAN", "0", "TYPE", "hash")
     o, s = p.both("SCAN", "0", "TYPE", "STRING", "count", "50", "match", "h*")
@@ -552,3 +558,110 @@ def test_keys_state_machine(pair):
 
 
 assert len(KEY_NAMES) >= 5
+
+
+# ---------------------------------------------------------------------------
+# write events against what Redis itself writes to its AOF
+# ---------------------------------------------------------------------------
+
+#: Commands whose propagation this family owns (others are filtered out of both streams).
+FAMILY_EVENTS = {b"DEL", b"UNLINK", b"PEXPIREAT", b"PERSIST", b"RENAME", b"RENAMENX", b"COPY",
+                 b"MOVE", b"SWAPDB", b"FLUSHDB", b"FLUSHALL"}
+
+PAST = "-5"
+EVENT_SCRIPTS = {
+    "del": [("SET", "a", "1"), ("SET", "b", "2"), ("DEL", "a"), ("DEL", "nokey"), ("UNLINK", "b"),
+            ("UNLINK", "b")],
+    "expire": [("SET", "a", "1"), ("EXPIREAT", "a", FAR), ("PEXPIREAT", "a", FAR_MS, "gt"),
+               ("EXPIREAT", "a", FAR, "LT", "xx"), ("EXPIREAT", "a", FAR, "NX"), ("PERSIST", "a"),
+               ("PERSIST", "a"), ("EXPIREAT", "nokey", FAR), ("EXPIRE", "a", PAST),
+               ("SET", "b", "1"), ("PEXPIREAT", "b", "1"), ("SET", "c", "1"), ("EXPIREAT", "c", "0", "LT"),
+               ("SET", "d", "1"), ("EXPIRE", "d", "x")],
+    "rename": [("SET", "a", "1"), ("RENAME", "a", "a"), ("RENAME", "a", "b"), ("RENAMENX", "b", "b"),
+               ("SET", "c", "1"), ("RENAMENX", "b", "c"), ("RENAMENX", "b", "{t}z"),
+               ("RENAME", "nokey", "q")],
+    "copy_move": [("SET", "a", "1"), ("COPY", "a", "b"), ("COPY", "a", "b"), ("COPY", "a", "b", "REPLACE"),
+                  ("COPY", "a", "a", "DB", "1"), ("MOVE", "b", "2"), ("MOVE", "b", "2"), ("MOVE", "a", "1")],
+    "db": [("FLUSHDB",), ("FLUSHALL",), ("SWAPDB", "0", "0"), ("SWAPDB", "0", "1"), ("FLUSHDB", "ASYNC"),
+           ("SELECT", "3"), ("FLUSHALL", "SYNC"), ("SWAPDB", "3", "x")],
+}
+
+
+@pytest.fixture(scope="module")
+def aof_redis():
+    from tests.conftest import require_redis_server
+    from redislite.testing import ServerProcess
+    require_redis_server()
+    server = ServerProcess("redis", args=("--appendonly", "yes", "--appendfsync", "always"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.cleanup()
+
+
+def _aof_events(server, since):
+    """(db, argv) pairs Redis appended to its incremental AOF after byte *since*."""
+    import glob
+    import os
+    from redislite.testing import split_frames
+    [path] = glob.glob(os.path.join(server.workdir, "appendonlydir", "*.incr.aof"))
+    with open(path, "rb") as fh:
+        data = fh.read()
+    out, db = [], 0
+    for frame in split_frames(data[since:]):
+        argv = decode(frame)
+        name = argv[0].upper()
+        if name == b"SELECT":
+            db = int(argv[1])
+            continue
+        out.append((db, (name,) + tuple(argv[1:])))
+    return out, len(data)
+
+
+def _normalise(events):
+    """Compare at the granularity both sides share: family commands only, DEL per key."""
+    out = []
+    for db, argv in events:
+        if argv[0] not in FAMILY_EVENTS:
+            continue
+        if argv[0] in (b"DEL", b"UNLINK") and len(argv) > 2:
+            out.extend((db, (argv[0], k)) for k in argv[1:])
+        elif argv[0] == b"COPY":
+            out.append((db, (b"COPY",) + tuple(a.upper() if a.lower() in (b"db", b"replace") else a
+                                               for a in argv[1:])))
+        else:
+            out.append((db, argv))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_SCRIPTS))
+def test_write_events_match_redis_aof(aof_redis, name):
+    """Our write events equal what Redis 7.0 propagates (AOF) for the same script."""
+    from twisted.internet import task
+    from redislite.commands import load_all
+    from redislite.config import Config
+    from redislite.protocol import Client
+    from redislite.server import Server
+    from redislite.testing import RawClient
+
+    load_all()
+    clock = task.Clock()
+    clock.advance(time.time())
+    srv = Server(Config.defaults(), clock)
+    ours = []
+    srv.bus.subscribe(lambda db, argv: ours.append((db, argv)))
+    me = Client(srv)
+
+    with RawClient(aof_redis.host, aof_redis.port) as rc:
+        rc.call("SELECT", "0")
+        rc.call("FLUSHALL")
+        _, start = _aof_events(aof_redis, 0)
+        del ours[:]
+        for cmd in EVENT_SCRIPTS[name]:
+            expected_reply = rc.call(*cmd)
+            got = me.call(*cmd)
+            assert expected_reply[:1] != b"-" or getattr(got, "message", None), (cmd, expected_reply, got)
+        theirs, _ = _aof_events(aof_redis, start)
+    assert _normalise(ours) == _normalise(theirs)
