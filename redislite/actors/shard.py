@@ -75,7 +75,7 @@ class Shard(Actor):
         over = lambda: _time.perf_counter() > deadline
         total = 0
         for ks in self.dbs:
-            if ks.heap and ks.heap[0][0] <= now_ms:
+            if ks.heap and ks.heap[0][0] < now_ms:
                 total += ks.expire_due(now_ms, over, EXPIRE_BATCH)
                 if over():
                     break

@@ -110,7 +110,7 @@ class Keyspace:
         if v is None:
             self.misses += 1
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
+        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
             if self._expire_now(key):
                 self.misses += 1
                 return None
@@ -123,7 +123,7 @@ class Keyspace:
         v = self._bucket(key).get(key)
         if v is None:
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
+        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
             if self._expire_now(key):
                 return None
         self.touch(key)
@@ -134,7 +134,7 @@ class Keyspace:
         v = self._bucket(key).get(key)
         if v is None:
             return None
-        if self.expires and key in self.expires and self.expires[key] <= self.time.ms:
+        if self.expires and key in self.expires and self.expires[key] < self.time.ms:
             if self.shard.replica_mode:
                 return None
             self._expire_now(key)
@@ -210,7 +210,7 @@ class Keyspace:
         self._forget(key, v)
         if self.expires and key in self.expires:
             when = self.expires.pop(key)
-            if when <= self.time.ms and not self.shard.replica_mode:
+            if when < self.time.ms and not self.shard.replica_mode:
                 self.shard.stats_expired += 1
                 self.shard.emit(self.index, (b"DEL", key))
                 return False
@@ -301,7 +301,7 @@ class Keyspace:
         expires = self.expires
         n = 0
         checked = 0
-        while heap and heap[0][0] <= now_ms:
+        while heap and heap[0][0] < now_ms:
             when, key = heapq.heappop(heap)
             if expires.get(key) == when:
                 if self._expire_now(key):
