@@ -347,7 +347,7 @@ def _op_keys(ks, args):
             continue
         if expires:
             when = expires.get(k)
-            if when is not None and when <= now:
+            if when is not None and when < now:     # keyIsExpired: now > when
                 continue
         out.append(k)
 

@@ -197,6 +197,14 @@ def test_keys_hides_expired_keys_without_deleting_them(env):
     assert env.take_events() == []
 
 
+def test_keys_expiry_boundary_is_strict_like_key_is_expired(env):
+    env.put("a", "1", px=1000)
+    env.advance(1)                      # now == expire time: still alive in Redis
+    assert env.call("KEYS", "*") == [b"a"]
+    env.advance(0.001)
+    assert env.call("KEYS", "*") == []
+
+
 def test_dbsize_sums_shards_per_db(env):
     for i in range(50):
         env.put("k%d" % i, "v")
@@ -827,7 +835,7 @@ def test_lazy_expiry_with_clock(env):
     env.take_events()
     env.advance(1)
     assert env.call("PTTL", "a") == 500
-    env.advance(0.5)
+    env.advance(0.501)
     assert env.call("TTL", "a") == -2
     assert env.take_events() == [(0, (b"DEL", b"a"))]
     assert env.srv.stat("stats_expired") == 1
