@@ -13,6 +13,7 @@ from twisted.internet import tcp
 from twisted.internet.protocol import Factory, Protocol
 
 from . import errors
+from .actors.router import key_slot
 from .commands import registry
 from .errors import ReplyError
 from .resp.encoder import encode_into
@@ -20,6 +21,8 @@ from .resp.parser import ProtocolError, RequestParser
 
 _perf = _time.perf_counter
 _lookup = registry.lookup
+_COMMANDS = registry.COMMANDS
+_key_slot = key_slot
 _NOAUTH = ReplyError(errors.NOAUTH)
 _OOM = ReplyError(errors.OOM)
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
@@ -58,33 +61,46 @@ class Client:
 
     # -- execution -----------------------------------------------------------
     def execute(self, argv):
-        """Run one command and return its reply value (never raises ReplyError)."""
+        """Run one command and return its reply value (never raises ReplyError).
+
+        The checks follow Redis's processCommand order: lookup, arity, auth,
+        OOM.  The shard dispatch is ``Shard.execute`` inlined: this is the hot
+        path and a call layer costs as much as a GET.
+        """
         server = self.server
-        spec = _lookup(argv[0])
+        spec = _COMMANDS.get(argv[0]) or _lookup(argv[0])
         if spec is None:
             return self._reject(errors.unknown_command(
                 argv[0].decode("utf-8", "replace"), [a.decode("utf-8", "replace") for a in argv[1:]]))
-        if spec.container and len(argv) >= 2:
+        n = len(argv)
+        if spec.container and n >= 2:
             sub = spec.subcommands.get(argv[1].lower())
             if sub is None:
                 return self._reject(errors.unknown_subcommand(
                     argv[1].decode("utf-8", "replace"), spec.fullname))
             spec = sub
-        if not spec.arity_ok(len(argv)):
+        a = spec.arity
+        if (n != a) if a >= 0 else (n < -a):
+            spec.rejected += 1
             return self._reject(errors.wrong_arity(spec.fullname))
         if not self.authenticated and not spec.noauth:
+            spec.rejected += 1
             return self._reject(_NOAUTH)
         if spec.denyoom and server.maxmemory and not self.no_evict and not server.make_room():
+            spec.rejected += 1
             return self._reject(_OOM)
         self.last_cmd = spec.fullname
         start = _perf()
-        if spec.shard_op:
-            reply = server.router.shard_for(argv[1]).execute(spec.handler, self.db, argv)
-        else:
-            try:
+        try:
+            if spec.shard_op:
+                router = server.router
+                shards = router.shards
+                shard = shards[0] if router.count == 1 else shards[_key_slot(argv[1]) % router.count]
+                reply = spec.handler(shard.dbs[self.db], argv)
+            else:
                 reply = spec.handler(self, argv)
-            except ReplyError as e:
-                reply = e
+        except ReplyError as e:
+            reply = e
         spec.usec += (_perf() - start) * 1e6
         spec.calls += 1
         if type(reply) is ReplyError:

@@ -49,6 +49,8 @@ class Server:
         self.loading = False
         self.replica_of = None
         self._cron = None
+        self.config_file = getattr(config, "path", None)
+        self.used_memory_peak = 0
         self.apply_config(config)
 
     # -- configuration ------------------------------------------------------------
@@ -118,6 +120,8 @@ class Server:
         for shard in self.shards:
             for ks in shard.dbs:
                 total += ks.mem
+        if total > self.used_memory_peak:
+            self.used_memory_peak = total
         return total
 
     def make_room(self):

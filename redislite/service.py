@@ -22,7 +22,7 @@ class CoreService(service.Service):
         return super().stopService()
 
 
-def make_service(config, reactor=None):
+def make_service(config, reactor=None, config_file=None):
     if reactor is None:
         from twisted.internet import reactor
     # Import command modules so their handlers are bound in the table.
@@ -31,6 +31,8 @@ def make_service(config, reactor=None):
     load_all()
     top = service.MultiService()
     server = Server(config, reactor)
+    if config_file:
+        server.config_file = config_file
     top.server = server
     CoreService(server).setServiceParent(top)
     port = config["port"]

@@ -59,4 +59,4 @@ class Options(usage.Options):
 
 def makeService(options):
     from .service import make_service
-    return make_service(options["cfg"])
+    return make_service(options["cfg"], config_file=options["config"])

@@ -19,7 +19,9 @@ class Now:
         self.refresh()
 
     def refresh(self):
-        ms = int(self.clock.seconds() * 1000)
+        # The epsilon absorbs float error when a clock is advanced in decimal
+        # steps (1700000001.501 * 1000 == 1700000001500.9998).
+        ms = int(self.clock.seconds() * 1000 + 1e-4)
         self.ms = ms
         sec = ms // 1000
         if sec != self.lru:

@@ -213,6 +213,7 @@ class Keyspace:
             if when < self.time.ms and not self.shard.replica_mode:
                 self.shard.stats_expired += 1
                 self.shard.emit(self.index, (b"DEL", key))
+                self.shard.notify_expired(self.index, key)
                 return False
         return True
 
@@ -320,6 +321,7 @@ class Keyspace:
         is visited at least once, even if buckets split in between.
         """
         visited = 0
+        buckets_left = max(count, 1) * 10   # as Redis: bound the empty buckets walked per call
         while True:
             level = self.level
             mask = level - 1
@@ -336,7 +338,8 @@ class Keyspace:
             cursor = _rev(cursor & 0xFFFFFFFFFFFFFFFF)
             cursor = (cursor + 1) & 0xFFFFFFFFFFFFFFFF
             cursor = _rev(cursor)
-            if cursor == 0 or visited >= count:
+            buckets_left -= 1
+            if cursor == 0 or visited >= count or buckets_left <= 0:
                 return cursor
 
     def iter_keys(self):
@@ -361,9 +364,10 @@ class Keyspace:
                     return k
                 if not self.count:
                     return None
-        for k in self.iter_keys():
-            if self.exists(k):
-                return k
+        for b in self.buckets:
+            for k in list(b):
+                if self.exists(k):
+                    return k
         return None
 
     def sample(self, n):
