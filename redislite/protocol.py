@@ -14,6 +14,7 @@ from twisted.internet.protocol import Factory, Protocol
 
 from . import errors
 from .actors.router import key_slot
+from . import blocking
 from .commands import registry
 from .errors import ReplyError
 from .resp.encoder import encode_into
@@ -23,6 +24,7 @@ _perf = _time.perf_counter
 _lookup = registry.lookup
 _COMMANDS = registry.COMMANDS
 _key_slot = key_slot
+BLOCKED = blocking.BLOCKED
 _NOAUTH = ReplyError(errors.NOAUTH)
 _OOM = ReplyError(errors.OOM)
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
@@ -51,10 +53,14 @@ class Client:
         self.created = server.reactor.seconds()
         self.last_interaction = self.created
         self.last_cmd = "NULL"
-        self.multi = None
+        self.multi = None            # list of queued argv while in MULTI (transactions)
+        self.multi_error = False
         self.watch_dirty = False
         self.no_evict = False
         self.no_touch = False
+        self.blocked = None          # a blocking.Waiter while parked on keys
+        self.no_block = False        # set during EXEC and scripts: blocking commands return at once
+        self.pushed = []             # out-of-band replies for clients with no transport
         self.addr = "?"
         self.laddr = "?"
         self.fd = -1
@@ -110,7 +116,28 @@ class Client:
 
     def _reject(self, error):
         self.server.count_error(error.message)
+        if self.multi is not None:
+            self.multi_error = True    # queueing error: EXEC will answer EXECABORT
         return error
+
+    def dispatch(self, argv):
+        """Run a top-level command, then serve clients blocked on keys it made ready.
+
+        Commands run inside EXEC or a script go through :meth:`execute` only,
+        so waiters wake after the whole transaction or script, as in Redis.
+        """
+        reply = self.execute(argv)
+        if self.server.ready_keys:
+            blocking.serve_ready_keys(self.server.ready_keys)
+        return reply
+
+    def send(self, value):
+        """Deliver an out-of-band reply (unblocked pop, pub/sub message, push)."""
+        self.pushed.append(value)
+
+    def unblocked(self, reply):
+        """Called by blocking.py when this client's wait ends with *reply*."""
+        self.send(reply)
 
     def close(self):
         """Close the connection after pending replies (CLIENT KILL, timeout)."""
@@ -156,6 +183,7 @@ class RedisProtocol(Protocol, Client):
 
     def connectionLost(self, reason=None):
         self.closing = True
+        blocking.cancel(self)
         self.server.remove_client(self)
 
     def dataReceived(self, data):
@@ -163,33 +191,60 @@ class RedisProtocol(Protocol, Client):
         server.net_input_bytes += len(data)
         if self.closing:
             return
-        server.now.refresh()
         self.last_interaction = server.reactor.seconds()
         error = None
-        parser = self.parser
         try:
-            commands = parser.feed(data)
+            commands = self.parser.feed(data)
         except ProtocolError as e:
             commands = e.commands
             error = e
+        if self.blocked is not None or self._pending is not None:
+            # A blocked client's later commands wait, as Redis leaves them in its query buffer.
+            self._queue(commands, error)
+            return
+        self._run(commands, error)
+
+    _pending = None
+    _pending_error = None
+
+    def _queue(self, commands, error):
+        if self._pending is None:
+            self._pending = []
+        self._pending.extend(commands)
+        if error is not None and self._pending_error is None:
+            self._pending_error = error
+
+    def _run(self, commands, error):
+        """Execute parsed commands in order and answer with one write."""
+        server = self.server
+        server.now.refresh()
+        parser = self.parser
         out = []
-        execute = self.execute
+        dispatch = self.dispatch
         while True:
-            for argv in commands:
-                reply = execute(argv)
-                encode_into(reply, out, self.resp3)
+            for i, argv in enumerate(commands):
+                reply = dispatch(argv)
                 server.total_commands += 1
+                if reply is BLOCKED:
+                    rest = commands[i + 1:]
+                    if rest or error is not None:
+                        self._queue(rest, error)
+                    error = None
+                    break
+                encode_into(reply, out, self.resp3)
                 if self.closing:
                     break
-            # After AUTH, a big command held back by the unauthenticated limits
-            # is parsed now, as Redis does after running the AUTH.
-            if error is not None or self.closing or not parser.resume_needed:
-                break
-            try:
-                commands = parser.feed(b"")
-            except ProtocolError as e:
-                commands = e.commands
-                error = e
+            else:
+                # After AUTH, a big command held back by the unauthenticated limits
+                # is parsed now, as Redis does after running the AUTH.
+                if error is None and not self.closing and parser.resume_needed:
+                    try:
+                        commands = parser.feed(b"")
+                    except ProtocolError as e:
+                        commands = e.commands
+                        error = e
+                    continue
+            break
         if error is not None and not self.closing:
             self.closing = True
             if error.silent:
@@ -204,6 +259,28 @@ class RedisProtocol(Protocol, Client):
             self._write(payload)
         if self.closing:
             self.transport.loseConnection()
+
+    def _resume(self):
+        """Run the commands that arrived while this client was blocked."""
+        if self.closing or self.blocked is not None or self._pending is None:
+            return
+        commands, error = self._pending, self._pending_error
+        self._pending = self._pending_error = None
+        self._run(commands, error)
+
+    def send(self, value):
+        if self.closing:
+            return
+        out = []
+        encode_into(value, out, self.resp3)
+        payload = b"".join(out)
+        self.server.net_output_bytes += len(payload)
+        self._write(payload)
+
+    def unblocked(self, reply):
+        self.send(reply)
+        if self._pending is not None:
+            self.server.reactor.callLater(0, self._resume)
 
     def _write(self, payload):
         """Send now when the transport has nothing queued, else queue.

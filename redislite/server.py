@@ -33,6 +33,11 @@ class Server:
         nshards = shards or config["shards"]
         self.databases = config["databases"]
         self.shards = [Shard(i, reactor, self.now, self.bus, self.databases) for i in range(nshards)]
+        #: (shard, db, key) that got elements while clients wait on them (blocking.py)
+        self.ready_keys = []
+        self.blocked_clients = 0
+        for shard in self.shards:
+            shard.ready_keys = self.ready_keys
         self.router = Router(self.shards)
         self.clients = {}
         self._client_ids = itertools.count(1)

@@ -35,6 +35,11 @@ class Shard(Actor):
         self.stats_expired = 0
         self.stats_evicted = 0
         self.expire_listeners = []
+        #: clients blocked on keys this shard owns: (db, key) -> deque of blocking.Waiter
+        self.waiters = {}
+        self.ready_keys = []
+        #: keyspace-notification hook: fn(db, class_char, event, key) or None
+        self.notifier = None
         self.dbs = [Keyspace(self, i) for i in range(databases)]
         self._expire_loop = None
 

@@ -246,6 +246,12 @@ class Keyspace:
                 for c in clients:
                     c.watch_dirty = True
 
+    def notify(self, cls, event, key):
+        """Keyspace notification hook (notify-keyspace-events); free when unset."""
+        fn = self.shard.notifier
+        if fn is not None:
+            fn(self.index, cls, event, key)
+
     def clear(self):
         """FLUSHDB for this slice.  Returns the number of keys removed."""
         n = self.count
