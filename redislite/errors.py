@@ -68,6 +68,13 @@ DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
 LOADING = "LOADING Redis is loading the dataset in memory"
 READONLY = "READONLY You can't write against a read only replica."
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
+# --- lists (commands/lists.py) ---------------------------------------------------
+LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+                  "or use negative to start from the end of the list")
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+LIST_NUMKEYS = "ERR numkeys should be greater than 0"
+LIST_COUNT_POSITIVE = "ERR count should be greater than 0"
 # --- connection / server commands (connection.py, server.py) -------------------
 HELLO_PROTO_NOT_INT = "ERR Protocol version is not an integer or out of range"
 HELLO_SYNTAX = "ERR Syntax error in HELLO option '%s'"
