@@ -17,7 +17,7 @@ from .actors.router import key_slot
 from . import blocking
 from .commands import registry
 from .errors import ReplyError
-from .resp.encoder import encode_into
+from .resp.encoder import QUEUED, encode_into
 from .resp.parser import ProtocolError, RequestParser
 
 _perf = _time.perf_counter
@@ -25,6 +25,14 @@ _lookup = registry.lookup
 _COMMANDS = registry.COMMANDS
 _key_slot = key_slot
 BLOCKED = blocking.BLOCKED
+_READONLY = ReplyError(errors.READONLY)
+_LOADING = ReplyError(errors.LOADING)
+#: Commands that run at once inside MULTI instead of being queued (as Redis).
+_MULTI_PASSTHROUGH = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
+_SUBSCRIBED_OK = frozenset(("ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
+                            "psubscribe", "punsubscribe", "quit", "reset"))
+_SUBSCRIBED_ONLY = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                    "RESET are allowed in this context")
 _NOAUTH = ReplyError(errors.NOAUTH)
 _OOM = ReplyError(errors.OOM)
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
@@ -61,6 +69,10 @@ class Client:
         self.blocked = None          # a blocking.Waiter while parked on keys
         self.no_block = False        # set during EXEC and scripts: blocking commands return at once
         self.pushed = []             # out-of-band replies for clients with no transport
+        self.subscribed = False      # in pub/sub mode (maintained by the pubsub family)
+        self.channels = set()
+        self.patterns = set()
+        self.shard_channels = set()
         self.addr = "?"
         self.laddr = "?"
         self.fd = -1
@@ -95,6 +107,14 @@ class Client:
         if spec.denyoom and server.maxmemory and not self.no_evict and not server.make_room():
             spec.rejected += 1
             return self._reject(_OOM)
+        if server.gated or self.subscribed:
+            refusal = self._gates(server, spec)
+            if refusal is not None:
+                spec.rejected += 1
+                return self._reject(refusal)
+        if self.multi is not None and spec.fullname not in _MULTI_PASSTHROUGH:
+            self.multi.append(argv)
+            return QUEUED
         self.last_cmd = spec.fullname
         start = _perf()
         try:
@@ -107,12 +127,32 @@ class Client:
                 reply = spec.handler(self, argv)
         except ReplyError as e:
             reply = e
-        spec.usec += (_perf() - start) * 1e6
+        usec = (_perf() - start) * 1e6
+        spec.usec += usec
         spec.calls += 1
         if type(reply) is ReplyError:
             spec.failed += 1
             server.count_error(reply.message)
+        if server.command_observers:
+            for observe in server.command_observers:
+                observe(self, spec, argv, usec, reply)
         return reply
+
+    def _gates(self, server, spec):
+        """The rarer refusals, in Redis's processCommand order (after OOM):
+        MISCONF, READONLY replica, RESP2 subscribed context, LOADING, BUSY."""
+        if server.write_error is not None and (spec.is_write or spec.fullname == "ping") \
+                and self.kind != "master":
+            return server.write_error
+        if server.read_only and spec.is_write and self.kind != "master":
+            return _READONLY
+        if self.subscribed and not self.resp3 and spec.fullname not in _SUBSCRIBED_OK:
+            return ReplyError(_SUBSCRIBED_ONLY % spec.fullname)
+        if server.loading and "loading" not in spec.flags:
+            return _LOADING
+        if server.busy_error is not None and "allow_busy" not in spec.flags:
+            return server.busy_error
+        return None
 
     def _reject(self, error):
         self.server.count_error(error.message)

@@ -51,8 +51,17 @@ class Server:
         self.net_output_bytes = 0
         self.error_stats = {}
         self.keyspace_hits_base = 0
-        self.loading = False
         self.replica_of = None
+        # Refusal gates checked by the protocol (see RedisProtocol._gates); setting
+        # any of them through the properties below turns on the one flag it reads.
+        self._write_error = None     # ReplyError (MISCONF) while saves are failing
+        self._read_only = False      # a read-only replica
+        self._loading = False        # loading a dataset: -LOADING
+        self._busy_error = None      # ReplyError (BUSY) while a script runs too long
+        self.gated = False
+        #: fn(client, spec, argv, usec, reply) after every executed command
+        #: (MONITOR, SLOWLOG, latency stats, metrics, client tracking); empty = free.
+        self.command_observers = []
         self._cron = None
         self.config_file = getattr(config, "path", None)
         self.used_memory_peak = 0
@@ -107,6 +116,28 @@ class Server:
                 client.close()
                 closed += 1
         return closed
+
+    # -- refusal gates --------------------------------------------------------------
+    def _regate(self):
+        self.gated = bool(self._write_error is not None or self._read_only or self._loading
+                          or self._busy_error is not None)
+
+    def _gate(name):
+        attr = "_" + name
+
+        def get(self):
+            return getattr(self, attr)
+
+        def set_(self, value):
+            setattr(self, attr, value)
+            self._regate()
+        return property(get, set_)
+
+    write_error = _gate("write_error")
+    read_only = _gate("read_only")
+    loading = _gate("loading")
+    busy_error = _gate("busy_error")
+    del _gate
 
     # -- clients ---------------------------------------------------------------------
     def next_client_id(self):

@@ -40,6 +40,8 @@ class Shard(Actor):
         self.ready_keys = []
         #: keyspace-notification hook: fn(db, class_char, event, key) or None
         self.notifier = None
+        #: fn(db, key) on every key modification (client tracking); see Keyspace.observe()
+        self.on_modified = []
         self.dbs = [Keyspace(self, i) for i in range(databases)]
         self._expire_loop = None
 

@@ -238,13 +238,25 @@ class Keyspace:
         self.mem += new_mem - old_mem
 
     def signal_modified(self, key):
-        """Invalidate WATCHes on *key* (MULTI/EXEC); a no-op when nothing is watched."""
+        """Invalidate WATCHes on *key* and tell modification hooks.
+
+        Writers call it only when ``self.watched is not None``, so it costs
+        nothing until something observes this keyspace (see :meth:`observe`).
+        """
         watched = self.watched
         if watched:
             clients = watched.get(key)
             if clients:
                 for c in clients:
                     c.watch_dirty = True
+        for fn in self.shard.on_modified:
+            fn(self.index, key)
+
+    def observe(self):
+        """Turn on signal_modified calls for this keyspace (WATCH, client tracking).
+        ``watched`` maps key -> set of clients watching it."""
+        if self.watched is None:
+            self.watched = {}
 
     def notify(self, cls, event, key):
         """Keyspace notification hook (notify-keyspace-events); free when unset."""
