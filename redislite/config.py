@@ -495,6 +495,17 @@ _enum("logformat", ("text", "json"), "text", effect=LIVE, flags=("redislite",),
       doc="Log line format: human-readable text or one JSON object per line.")
 _bool("metrics", "yes", effect=STARTUP, flags=("redislite",), **IMM,
       doc="Expose Prometheus metrics at /metrics on the HTTP listener.")
+_str("http-token", "", effect=LIVE, flags=("redislite", "sensitive"),
+     doc="Bearer token the HTTP API requires (besides requirepass, whose password also works).")
+_mem("http-max-body", 1, LLONG_MAX, "16mb", effect=LIVE, flags=("redislite",),
+     doc="Largest accepted HTTP request body; bigger requests get 413 and are never buffered to disk.")
+_str("http-cors-origin", "", effect=LIVE, flags=("redislite",),
+     doc="Origin allowed by CORS on the HTTP API ('*' for any); empty sends no CORS headers.")
+_bool("http-allow-dangerous", "no", effect=LIVE, flags=("redislite",),
+      doc="Allow FLUSHALL, FLUSHDB, CONFIG, SHUTDOWN, DEBUG and replication commands over HTTP.")
+_str("http-allowed-hosts", "", effect=LIVE, flags=("redislite",),
+     doc="Host header names accepted when http-bind is not loopback (space separated; '*' any; "
+         "empty: localhost and the bind address).")
 
 # Redis 7.0.15 parameters, in the order of config.c's static_configs table.
 _bool("rdbchecksum", "yes", **IMM)
