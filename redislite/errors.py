@@ -92,6 +92,22 @@ GETKEYS_INVALID_COMMAND = "ERR Invalid command specified"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"
 GETKEYS_BAD_ARITY = "ERR Invalid number of arguments specified for command"
 GETKEYS_BAD_ARGS = "ERR Invalid arguments specified for command"
+# --- bitmaps / LCS / HyperLogLog (bitmaps.py, hyperloglog.py) ------------------
+BIT_ARG = "ERR The bit argument must be 1 or 0."
+BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = ("ERR Invalid bitfield type. Use something like i16 u8. "
+                 "Note that u64 is not supported but i64 is.")
+BITFIELD_OVERFLOW = "ERR Invalid OVERFLOW type specified"
+BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand"
+LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+LCS_TOO_BIG = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
+HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
+PFDEBUG_NO_KEY = "ERR The specified key does not exist"
+PFDEBUG_NOT_SPARSE = "ERR HLL encoding is not sparse"
+PFDEBUG_UNKNOWN = "ERR Unknown PFDEBUG subcommand '%s'"
+
 
 
 def err(message, *args):
