@@ -224,7 +224,10 @@ def section_memory(server):
 
 
 def section_persistence(server):
-    """Static until persistence lands (a later issue)."""
+    """From the persistence actor (redislite/persistence/actor.py) when wired; else idle values."""
+    actor = getattr(server, "persistence", None)
+    if actor is not None:
+        return actor.info()
     return [
         ("loading", 1 if server.loading else 0),
         ("async_loading", 0),

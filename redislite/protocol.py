@@ -329,6 +329,9 @@ class RedisProtocol(Protocol, Client):
         reactor iteration after another epoll round.  Sending at once saves
         that round per request, which is most of an unpipelined command's cost.
         """
+        hold = self.server.before_reply
+        if hold is not None and hold(self, payload):
+            return          # appendfsync always: sent after this turn's AOF fsync (persistence)
         t = self.transport
         if self._direct and not t.dataBuffer and not t._tempDataLen and not t.disconnecting:
             n = t.writeSomeData(payload)

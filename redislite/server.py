@@ -23,6 +23,12 @@ BASE_MEMORY = 900 * 1024
 
 
 class Server:
+    #: fn(client, payload) -> True when it holds the reply until the AOF is fsynced
+    #: (appendfsync always; set by the persistence actor, None = zero cost).
+    before_reply = None
+    #: the persistence actor (redislite.persistence), None when not wired
+    persistence = None
+
     def __init__(self, config, reactor, shards=None):
         self.reactor = reactor
         self.now = Now(reactor)
@@ -79,6 +85,8 @@ class Server:
         self.proto_max_bulk_len = config["proto-max-bulk-len"]
         self.client_query_buffer_limit = config["client-query-buffer-limit"]
         self.timeout = config["timeout"]
+        if self.persistence is not None:
+            self.persistence.config_changed(config)   # appendonly / appendfsync / save
         for client in self.clients.values():
             parser = getattr(client, "parser", None)
             if parser is not None:

@@ -35,6 +35,8 @@ def make_service(config, reactor=None, config_file=None):
         server.config_file = config_file
     top.server = server
     CoreService(server).setServiceParent(top)
+    from . import persistence
+    persistence.wire(top, server, config)    # recovery, then the persistence actor (docs/persistence.md)
     port = config["port"]
     if port:
         factory = RedisFactory(server)

@@ -33,6 +33,23 @@ OPTIONS = [
     ("http-port", "HTTP API port (0 disables the API)"),
     ("http-bind", "HTTP API address"),
 ]
+#: Persistence (docs/persistence.md).  RedisLite's save default is "" (no snapshots).
+OPTIONS += [
+    ("save", "snapshot points '<seconds> <changes> ...' ('' disables)"),
+    ("dbfilename", "snapshot file name inside dir"),
+    ("appendonly", "log every write to the append-only file (yes/no)"),
+    ("appendfsync", "always, everysec or no"),
+    ("appendfilename", "base name of the append-only files"),
+    ("appenddirname", "directory (inside dir) of the append-only files"),
+    ("aof-use-rdb-preamble", "AOF base files in RDB format (yes/no)"),
+    ("aof-load-truncated", "load an AOF whose last command is cut short (yes/no)"),
+    ("auto-aof-rewrite-percentage", "rewrite the AOF when it grew by this percentage (0: never)"),
+    ("auto-aof-rewrite-min-size", "smallest AOF size that triggers an automatic rewrite"),
+    ("rdbcompression", "LZF-compress strings in snapshots (yes/no)"),
+    ("rdbchecksum", "write and check the CRC-64 of snapshots (yes/no)"),
+    ("stop-writes-on-bgsave-error", "refuse writes while snapshots fail (yes/no)"),
+    ("rdb-key-save-delay", "microseconds to sleep per key while saving (testing)"),
+]
 
 
 def _describe(name, doc):

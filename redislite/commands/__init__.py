@@ -1,6 +1,6 @@
 """Command families, one module each; importing a module binds its handlers."""
 
-FAMILIES = ("connection", "server", "keys", "strings", "bitmaps", "hyperloglog")
+FAMILIES = ("connection", "server", "keys", "strings", "bitmaps", "hyperloglog", "persistence")
 
 
 def load_all():
