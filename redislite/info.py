@@ -374,14 +374,10 @@ def section_errorstats(server):
 
 
 def section_latencystats(server):
-    """We keep no latency histograms; the mean stands in for every percentile."""
-    out = []
-    for spec in all_specs():
-        if spec.calls:
-            mean = spec.usec / spec.calls
-            out.append(("latency_percentiles_usec_" + spec.fullname,
-                        "p50=%.3f,p99=%.3f,p99.9=%.3f" % (mean, mean, mean)))
-    return out
+    """Per-command percentiles from the latency histograms (``latency-tracking``),
+    formatted as Redis 7.0 (``p50=1.003,p99=2.007,p99.9=3.001``)."""
+    from .commands.introspection import latencystats
+    return latencystats(server)
 
 
 def section_cluster(server):

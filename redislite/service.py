@@ -1,25 +1,87 @@
-"""Twisted service wiring: the server core, RESP listeners and the HTTP API."""
+"""Twisted service wiring: the server core, RESP listeners, the HTTP API and observability."""
 
 from twisted.application import internet, service
-from twisted.web.server import Site
 
-from .protocol import RedisFactory
+from .observability import latency as _latency
+from .observability import logging as _logging
+from .protocol import RedisFactory, RedisProtocol
 from .server import Server
 
 
 class CoreService(service.Service):
-    """Starts and stops the shard actors with the application."""
+    """Starts and stops the shard actors with the application, and says so in the log."""
 
     def __init__(self, server):
         self.server = server
+        self.reporter = _logging.CycleReporter(server)
 
     def startService(self):
         super().startService()
         self.server.start()
+        self.reporter.start()
+        cfg = self.server.config
+        _logging.event("server.start", level="info", version=self.server.version,
+                       port=cfg["port"], bind=list(cfg["bind"]), http_port=cfg["http-port"],
+                       http_bind=cfg["http-bind"], shards=len(self.server.shards),
+                       databases=self.server.databases, run_id=self.server.run_id)
+        changed = {}
+        defaults = type(cfg).defaults()
+        for name, _ in cfg.items():
+            text = cfg.get_text(name)
+            if text != defaults.get_text(name):
+                changed[name] = "(redacted)" if _sensitive(name) else text
+        _logging.event("server.config", level="info", changed=changed,
+                       config_file=self.server.config_file or "")
 
     def stopService(self):
+        self.reporter.stop()
         self.server.stop()
+        _logging.event("server.stop", level="info",
+                       uptime_seconds=int(self.server.reactor.seconds() - self.server.start_time))
         return super().stopService()
+
+
+def _sensitive(name):
+    from .config import PARAMS
+    p = PARAMS.get(name)
+    return p is not None and "sensitive" in p.flags
+
+
+class LoggedProtocol(RedisProtocol):
+    """RedisProtocol that logs connects and disconnects (verbose level, as Redis)."""
+
+    def connectionMade(self):
+        super().connectionMade()
+        if not self.closing:
+            _logging.event("client.connect", level="verbose", id=self.id, addr=self.addr, laddr=self.laddr)
+
+    def connectionLost(self, reason=None):
+        super().connectionLost(reason)
+        _logging.event("client.disconnect", level="verbose", id=self.id, addr=self.addr,
+                       name=(self.name or b"").decode("utf-8", "replace"))
+
+
+class LoggedFactory(RedisFactory):
+    noisy = False
+
+    def buildProtocol(self, addr):
+        # Keep whatever RedisFactory sets up; only add the logging methods.
+        proto = super().buildProtocol(addr)
+        if type(proto) is RedisProtocol:
+            proto.__class__ = LoggedProtocol
+        return proto
+
+
+def _on_slow(client, spec, argv, usec):
+    _logging.event("command.slow", level="verbose", command=spec.fullname, usec=int(usec),
+                   argc=len(argv), addr=getattr(client, "addr", "?"))
+
+
+def _on_auth_failed(client, argv, reply):
+    if not reply.message.startswith("WRONGPASS"):
+        return
+    _logging.event("auth.failed", level="warn", addr=getattr(client, "addr", "?"),
+                   command=argv[0].decode("latin-1").lower(), error=reply.message)
 
 
 def make_service(config, reactor=None, config_file=None):
@@ -27,6 +89,7 @@ def make_service(config, reactor=None, config_file=None):
         from twisted.internet import reactor
     # Import command modules so their handlers are bound in the table.
     from . import commands  # noqa: F401
+    from .commands import introspection  # noqa: F401  (SLOWLOG/LATENCY/MONITOR)
     from .commands import load_all
     load_all()
     top = service.MultiService()
@@ -34,12 +97,16 @@ def make_service(config, reactor=None, config_file=None):
     if config_file:
         server.config_file = config_file
     top.server = server
+    hub = _latency.attach(server)
+    hub.slow_listeners.append(_on_slow)
+    hub.auth_listeners.append(_on_auth_failed)
+    _logging.bind_server(server)
     CoreService(server).setServiceParent(top)
     from . import persistence
     persistence.wire(top, server, config)    # recovery, then the persistence actor (docs/persistence.md)
     port = config["port"]
     if port:
-        factory = RedisFactory(server)
+        factory = LoggedFactory(server)
         for addr in config["bind"]:
             addr = addr.lstrip("-")
             if addr == "*":
@@ -48,7 +115,7 @@ def make_service(config, reactor=None, config_file=None):
     http_port = config["http-port"]
     if http_port:
         from .http.app import HttpApi
-        site = Site(HttpApi(server).resource())
-        site.noisy = False
-        internet.TCPServer(http_port, site, interface=config["http-bind"]).setServiceParent(top)
+        api = HttpApi(server, bind=config["http-bind"])
+        top.http = api
+        internet.TCPServer(http_port, api.site(), interface=config["http-bind"]).setServiceParent(top)
     return top

@@ -32,6 +32,16 @@ OPTIONS = [
     ("logformat", "text or json"),
     ("http-port", "HTTP API port (0 disables the API)"),
     ("http-bind", "HTTP API address"),
+    ("http-token", "bearer token the HTTP API requires (requirepass also works)"),
+    ("http-max-body", "largest accepted HTTP request body (413 above it)"),
+    ("http-cors-origin", "origin allowed by CORS on the HTTP API (empty: no CORS headers)"),
+    ("http-allow-dangerous", "allow FLUSHALL/CONFIG/SHUTDOWN/DEBUG/replication over HTTP (yes/no)"),
+    ("http-allowed-hosts", "Host header names accepted when http-bind is not loopback"),
+    ("metrics", "record and expose Prometheus metrics (yes/no)"),
+    ("latency-tracking", "per-command latency histograms for INFO latencystats (yes/no)"),
+    ("slowlog-log-slower-than", "microseconds above which commands enter the slow log (-1: off)"),
+    ("slowlog-max-len", "entries kept in the slow log"),
+    ("logfile", "log file path (empty: standard output)"),
 ]
 #: Persistence (docs/persistence.md).  RedisLite's save default is "" (no snapshots).
 OPTIONS += [
@@ -72,6 +82,20 @@ class Options(usage.Options):
             self["cfg"] = _config.build_config(cli, os.environ, self["config"])
         except _config.ConfigError as e:
             raise usage.UsageError(str(e))
+        self._install_logger()
+
+    def _install_logger(self):
+        """Route twistd's logging through the structured observer (text or JSON lines).
+
+        twistd builds its log observer from its own ``logger`` option after
+        parsing ours, so setting it here makes every line, Twisted's included,
+        come out in one format.  An explicit ``twistd --logger`` wins."""
+        parent = getattr(self, "parent", None)
+        if parent is None or parent.get("logger"):
+            return
+        from .observability import logging as _logging
+        _logging.configure(self["cfg"], parent.get("logfile"))
+        parent["logger"] = "redislite.observability.logging.twistd_observer"
 
 
 def makeService(options):

@@ -1,0 +1,417 @@
+"""Per-command latency histograms, the slow log, the latency monitor and MONITOR.
+
+Everything is recorded by one ``server.command_observers`` entry (see
+:class:`Introspection`), into plain Python dicts and deques: the hot path does
+a bucket index computation and a dict increment, nothing else.  Conversions
+(percentiles, Prometheus buckets, LATENCY HISTOGRAM) happen when somebody asks.
+
+Histogram buckets are log-linear over nanoseconds, like HdrHistogram with
+about 3% precision: values below 64 ns have their own bucket; above that each
+power of two is split in 32 sub-buckets.  A histogram is a ``dict`` from bucket
+index to count, so an idle command costs no memory.
+"""
+
+import collections
+import math
+
+from ..errors import ReplyError
+
+SUB_BITS = 6
+_HALF = 1 << (SUB_BITS - 1)
+_FULL = 1 << SUB_BITS
+
+#: Redis's HdrHistogram range (LATENCY_HISTOGRAM_MIN_VALUE / MAX_VALUE), in ns.
+MIN_NS = 1
+MAX_NS = 1_000_000_000
+
+#: Slow log entry limits (Redis's SLOWLOG_ENTRY_MAX_ARGC / MAX_STRING).
+SLOWLOG_MAX_ARGC = 32
+SLOWLOG_MAX_STRING = 128
+
+#: Samples kept per latency-monitor event (Redis's LATENCY_TS_LEN).
+LATENCY_TS_LEN = 160
+
+_REDACTED = b"(redacted)"
+
+
+def bucket_index(ns):
+    """The histogram bucket of a value in nanoseconds (the hot path inlines this)."""
+    n = ns.bit_length()
+    if n <= SUB_BITS:
+        return ns
+    return ((n - SUB_BITS) << (SUB_BITS - 1)) + (ns >> (n - SUB_BITS))
+
+
+def bucket_bounds(i):
+    """(lowest, highest) nanosecond value that falls in bucket *i*."""
+    if i < _FULL:
+        return i, i
+    shift = i // _HALF - 1
+    top = i - shift * _HALF
+    return top << shift, ((top + 1) << shift) - 1
+
+
+def record(hist, usec):
+    """Add one sample (in microseconds) to *hist*; clamped to Redis's 1 ns .. 1 s range."""
+    ns = int(usec * 1000)
+    if ns < MIN_NS:
+        ns = MIN_NS
+    elif ns > MAX_NS:
+        ns = MAX_NS
+    i = bucket_index(ns)
+    hist[i] = hist.get(i, 0) + 1
+
+
+def total(hist):
+    return sum(hist.values())
+
+
+def value_at_percentile(hist, percentile, count=None):
+    """The highest value (ns) of the bucket holding the *percentile*-th sample,
+    as HdrHistogram's hdr_value_at_percentile answers it (0 when empty)."""
+    if not hist:
+        return 0
+    if count is None:
+        count = total(hist)
+    want = max(1, int(min(percentile, 100.0) / 100.0 * count + 0.5))
+    seen = 0
+    for i in sorted(hist):
+        seen += hist[i]
+        if seen >= want:
+            return bucket_bounds(i)[1]
+    return bucket_bounds(max(hist))[1]
+
+
+def percentiles_usec(hist, percentiles):
+    """{percentile: microseconds} for each requested percentile."""
+    count = total(hist)
+    return {p: value_at_percentile(hist, p, count) / 1000.0 for p in percentiles}
+
+
+def cumulative(hist, bounds_ns):
+    """Cumulative counts at each upper bound (ns), for Prometheus ``le`` buckets.
+
+    A bucket counts under a bound when its highest value is <= the bound, so a
+    sample is never reported faster than it was (bounds are 3% coarse)."""
+    items = sorted(hist.items())
+    out = []
+    seen = j = 0
+    for bound in bounds_ns:
+        while j < len(items) and bucket_bounds(items[j][0])[1] <= bound:
+            seen += items[j][1]
+            j += 1
+        out.append(seen)
+    return out
+
+
+def _hdr_highest_equivalent(ns):
+    """HdrHistogram's highest_equivalent_value for 2 significant figures (Redis's
+    LATENCY HISTOGRAM reports bucket edges this way: 1024 ns -> 1, 32768 -> 33)."""
+    magnitude = max(0, ns.bit_length() - 1 - 7)
+    return ns + (1 << magnitude) - 1
+
+
+def log2_cdf(hist):
+    """LATENCY HISTOGRAM's ``histogram_usec``: [(usec, cumulative count)] on
+    power-of-two buckets from 1024 ns, listing only buckets that added samples."""
+    if not hist:
+        return []
+    items = sorted(hist.items())
+    out = []
+    seen = prev = j = 0
+    edge = 1024
+    n = sum(c for _, c in items)
+    while seen < n:
+        limit = _hdr_highest_equivalent(edge)
+        while j < len(items) and bucket_bounds(items[j][0])[0] <= limit:
+            seen += items[j][1]
+            j += 1
+        if seen > prev:
+            out.append((limit // 1000, seen))
+        prev = seen
+        edge <<= 1
+    return out
+
+
+# -- the slow log -------------------------------------------------------------------
+def redact(spec, argv):
+    """The arguments as Redis logs them (AUTH and HELLO AUTH passwords redacted)."""
+    name = spec.fullname
+    if name == "auth":
+        return [argv[0]] + [_REDACTED] * (len(argv) - 1)
+    if name == "hello":
+        out = list(argv)
+        i = 2
+        while i < len(out):
+            opt = out[i].lower()
+            if opt == b"auth" and i + 2 < len(out):
+                out[i + 1] = out[i + 2] = _REDACTED
+                i += 3
+            elif opt == b"setname":
+                i += 2
+            else:
+                i += 1
+        return out
+    if name == "migrate":
+        out = list(argv)
+        for i in range(6, len(out)):
+            opt = out[i].lower()
+            if opt == b"auth" and i + 1 < len(out):
+                out[i + 1] = _REDACTED
+            elif opt == b"auth2" and i + 2 < len(out):
+                out[i + 1] = out[i + 2] = _REDACTED
+        return out
+    return argv
+
+
+def slowlog_args(argv):
+    """Redis's slowlogCreateEntry trimming: at most 32 arguments, 128 bytes each."""
+    argc = len(argv)
+    n = min(argc, SLOWLOG_MAX_ARGC)
+    out = []
+    for j in range(n):
+        if n != argc and j == n - 1:
+            out.append(b"... (%d more arguments)" % (argc - n + 1))
+        else:
+            a = bytes(argv[j])
+            if len(a) > SLOWLOG_MAX_STRING:
+                a = a[:SLOWLOG_MAX_STRING] + b"... (%d more bytes)" % (len(a) - SLOWLOG_MAX_STRING)
+            out.append(a)
+    return out
+
+
+class SlowLog:
+    """Newest first, trimmed to ``slowlog-max-len``; ids keep growing across RESET."""
+
+    def __init__(self):
+        self.entries = collections.deque()
+        self.next_id = 0
+
+    def push(self, when, usec, args, peer, name, max_len):
+        self.entries.appendleft((self.next_id, int(when), int(usec), args, peer, name))
+        self.next_id += 1
+        while len(self.entries) > max_len:
+            self.entries.pop()
+
+    def reset(self):
+        self.entries.clear()
+
+
+# -- the latency monitor --------------------------------------------------------------
+class LatencyMonitor:
+    """Redis's latency.c time series: per event, 160 (time, ms) samples, one per
+    second (a later sample in the same second keeps the max), plus the all-time max."""
+
+    def __init__(self):
+        self.events = {}
+
+    def add(self, event, now, ms):
+        ts = self.events.get(event)
+        if ts is None:
+            ts = self.events[event] = {"samples": collections.deque(maxlen=LATENCY_TS_LEN), "max": 0}
+        if ms > ts["max"]:
+            ts["max"] = ms
+        samples = ts["samples"]
+        if samples and samples[-1][0] == now:
+            if ms > samples[-1][1]:
+                samples[-1] = (now, ms)
+            return
+        samples.append((now, ms))
+
+    def latest(self):
+        return [(name, ts["samples"][-1][0], ts["samples"][-1][1], ts["max"])
+                for name, ts in self.events.items()]
+
+    def history(self, event):
+        ts = self.events.get(event)
+        return list(ts["samples"]) if ts else []
+
+    def reset(self, events=None):
+        if not events:
+            n = len(self.events)
+            self.events.clear()
+            return n
+        n = 0
+        for e in events:
+            if self.events.pop(e, None) is not None:
+                n += 1
+        return n
+
+
+# -- MONITOR line -------------------------------------------------------------------
+_REPR = {0x5C: b"\\\\", 0x22: b'\\"', 0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t",
+         0x07: b"\\a", 0x08: b"\\b"}
+_REPR_TABLE = []
+for _c in range(256):
+    if _c in _REPR:
+        _REPR_TABLE.append(_REPR[_c])
+    elif 0x20 <= _c < 0x7F:
+        _REPR_TABLE.append(bytes((_c,)))
+    else:
+        _REPR_TABLE.append(b"\\x%02x" % _c)
+del _c
+
+
+def catrepr(data):
+    """Redis's sdscatrepr: a double-quoted, escaped rendering of any bytes."""
+    if not data or all(0x20 <= c < 0x7F and c != 0x5C and c != 0x22 for c in data):
+        return b'"' + bytes(data) + b'"'
+    table = _REPR_TABLE
+    return b'"' + b"".join([table[c] for c in data]) + b'"'
+
+
+def monitor_line(when, db, addr, argv):
+    """``+<sec>.<usec> [<db> <addr>] "cmd" "arg"...`` (without the CRLF)."""
+    usec_total = int(round(when * 1_000_000))
+    sec, usec = divmod(usec_total, 1_000_000)
+    head = b"+%d.%06d [%d %s] " % (sec, usec, db, addr.encode("utf-8", "replace"))
+    return head + b" ".join([catrepr(a) for a in argv])
+
+
+class Introspection:
+    """The server's observer for latency tracking, metrics, SLOWLOG, LATENCY and MONITOR.
+
+    One instance per server (``server.introspection``, see :func:`attach`).
+    ``track`` turns histogram recording on (``metrics yes`` or ``latency-tracking
+    yes``); config values are re-read only when ``server.config`` changes
+    identity (Config is frozen; CONFIG SET installs a new one).
+    """
+
+    def __init__(self, server):
+        self.server = server
+        self.hists = {}             # CommandSpec -> {bucket: count}
+        self.slowlog = SlowLog()
+        self.latency = LatencyMonitor()
+        self.monitors = {}          # client id -> client
+        #: fn(client, spec, argv, usec) called for each slow-log entry (structured log)
+        self.slow_listeners = []
+        #: fn(client, argv, reply) on failed AUTH/HELLO (structured log)
+        self.auth_listeners = []
+        self.cfg = None
+        self.metrics_enabled = True
+        self.refresh()
+
+    # -- config ------------------------------------------------------------------
+    def refresh(self):
+        cfg = self.server.config
+        self.cfg = cfg
+        self.metrics_enabled = bool(_get(cfg, "metrics", True))
+        self.latency_tracking = bool(_get(cfg, "latency-tracking", True))
+        self.track = self.metrics_enabled or self.latency_tracking
+        slower = _get(cfg, "slowlog-log-slower-than", 10000)
+        self.slow_usec = math.inf if slower < 0 else slower
+        self.slowlog_max_len = _get(cfg, "slowlog-max-len", 128)
+        self.latency_threshold_ms = _get(cfg, "latency-monitor-threshold", 0)
+        self.percentiles = tuple(_get(cfg, "latency-tracking-info-percentiles", (50.0, 99.0, 99.9)))
+
+    # -- the observer ------------------------------------------------------------------
+    def make_observer(self):
+        """A closure for ``server.command_observers``; the common path is a few
+        attribute reads, one bucket computation and one dict increment."""
+        server = self.server
+        hists = self.hists
+        me = self
+
+        def observe(client, spec, argv, usec, reply):
+            if server.config is not me.cfg:
+                me.refresh()
+            if reply is _BLOCKED:
+                return
+            if me.track:
+                h = hists.get(spec)
+                if h is None:
+                    h = hists[spec] = {}
+                ns = int(usec * 1000) or 1
+                n = ns.bit_length()
+                i = ns if n <= 6 else ((n - 6) << 5) + (ns >> (n - 6))
+                h[i] = h.get(i, 0) + 1
+            if usec >= me.slow_usec:
+                me.slow(client, spec, argv, usec)
+            if me.monitors:
+                me.feed(client, spec, argv)
+            if me.latency_threshold_ms and usec >= me.latency_threshold_ms * 1000:
+                me.latency_sample(spec, usec)
+            if type(reply) is ReplyError and me.auth_listeners and spec.fullname in ("auth", "hello"):
+                for fn in me.auth_listeners:
+                    fn(client, argv, reply)
+        return observe
+
+    def slow(self, client, spec, argv, usec):
+        if "skip_slowlog" in spec.flags:
+            return
+        args = slowlog_args(redact(spec, argv))
+        name = client.name.decode("utf-8", "surrogateescape") if client.name else ""
+        self.slowlog.push(self.server.reactor.seconds(), usec, args, _peer(client), name,
+                          self.slowlog_max_len)
+        for fn in self.slow_listeners:
+            fn(client, spec, argv, usec)
+
+    def latency_sample(self, spec, usec):
+        event = "fast-command" if "fast" in spec.flags else "command"
+        self.latency.add(event, int(self.server.reactor.seconds()), int(usec // 1000))
+
+    # -- MONITOR --------------------------------------------------------------------
+    def add_monitor(self, client):
+        self.monitors[client.id] = client
+
+    def remove_monitor(self, client):
+        self.monitors.pop(client.id, None)
+
+    def feed(self, client, spec, argv):
+        """Send a command to every MONITOR client (Redis skips admin and skip_monitor
+        commands; the script engine feeds EVAL itself, see :func:`feed_monitors`)."""
+        flags = spec.flags
+        if "admin" in flags or "skip_monitor" in flags:
+            return
+        self.feed_argv(client, redact(spec, argv))
+
+    def feed_argv(self, client, argv):
+        addr = "lua" if client.kind == "lua" else _peer(client)
+        line = monitor_line(self.server.reactor.seconds(), client.db, addr, argv) + b"\r\n"
+        reply = _Raw(line)
+        for cid, m in list(self.monitors.items()):
+            if m.closing:
+                del self.monitors[cid]
+                continue
+            m.send(reply)
+
+    # -- reading ----------------------------------------------------------------------
+    def histogram(self, spec):
+        return self.hists.get(spec) or {}
+
+    def reset_histograms(self):
+        self.hists.clear()
+
+
+def _get(cfg, name, default):
+    try:
+        return cfg[name]
+    except (KeyError, TypeError):
+        return default
+
+
+def _peer(client):
+    addr = getattr(client, "addr", "?")
+    return addr if addr else "?"
+
+
+from ..blocking import BLOCKED as _BLOCKED  # noqa: E402
+from ..resp.encoder import Raw as _Raw  # noqa: E402
+
+
+def attach(server):
+    """The server's :class:`Introspection`, created and installed on first use."""
+    hub = getattr(server, "introspection", None)
+    if hub is None:
+        hub = Introspection(server)
+        server.introspection = hub
+        server.command_observers.append(hub.make_observer())
+    return hub
+
+
+def feed_monitors(client, argv):
+    """For the scripting engine: Redis feeds EVAL/FCALL to monitors itself, before
+    running the script (their command-table flags say skip_monitor)."""
+    hub = getattr(client.server, "introspection", None)
+    if hub is not None and hub.monitors:
+        hub.feed_argv(client, argv)
