@@ -143,7 +143,12 @@ class ZSet:
         return self.scores.get(member)
 
     def add(self, member, score, limits=None):
-        """Insert or update *member*; True if it is new.  Converts per *limits*."""
+        """Insert or update *member*; True if it is new.  Converts per *limits*.
+
+        An existing member is re-sorted only when the score compares
+        different (so ``-0`` over ``0`` changes nothing, as zsetAdd).  A
+        listpack keeps scores as text where ``-0`` reads back as ``0``.
+        """
         scores = self.scores
         old = scores.get(member)
         if old is None:
@@ -151,18 +156,45 @@ class ZSet:
                 entries, maxval = limits or DEFAULT_LIMITS
                 if len(scores) + 1 > entries or len(member) > maxval:
                     self.listpack = False
+                elif score == 0:
+                    score = 0.0
             scores[member] = score
             self.sl.add((score, member))
             self.mem += _msize(member)
             if self._scan is not None:
                 self._scan.add(member)
             return True
-        if old != score or (score == 0 and math.copysign(1, old) != math.copysign(1, score)):
+        if old != score:
+            if score == 0 and self.listpack:
+                score = 0.0
             sl = self.sl
             sl.remove((old, member))
             sl.add((score, member))
             scores[member] = score
         return False
+
+    @classmethod
+    def from_dict(cls, scores, limits=None):
+        """A zset built in bulk from member->score (ZUNIONSTORE...): listpack
+        only if it fits the limits, as zsetConvertToListpackIfNeeded."""
+        entries, maxval = limits or DEFAULT_LIMITS
+        z = cls(listpack=False)
+        mem = BASE_OVERHEAD
+        maxlen = 0
+        for m in scores:
+            n = len(m)
+            if n > maxlen:
+                maxlen = n
+            mem += _msize(m)
+        if len(scores) <= entries and maxlen <= maxval:
+            z.listpack = True
+            scores = {m: (0.0 if s == 0 else s) for m, s in scores.items()}
+        else:
+            scores = dict(scores)
+        z.scores = scores
+        z.sl = SortedList((s, m) for m, s in scores.items())
+        z.mem = mem
+        return z
 
     def remove(self, member):
         score = self.scores.pop(member, None)
