@@ -16,11 +16,14 @@ class EventBus:
     in one reactor turn, the order seen by subscribers is the global order.
     """
 
-    __slots__ = ("subscribers", "dirty")
+    __slots__ = ("subscribers", "dirty", "_held", "_depth", "muted")
 
     def __init__(self):
         self.subscribers = []
         self.dirty = 0
+        self._held = None    # events buffered inside a transaction bracket
+        self._depth = 0
+        self.muted = False   # redis.set_repl(REPL_NONE): drop the script's events
 
     def subscribe(self, fn):
         """``fn(db, argv)`` is called for every write event."""
@@ -31,5 +34,39 @@ class EventBus:
 
     def publish(self, db, argv):
         self.dirty += 1
+        held = self._held
+        if held is not None:
+            if not self.muted:
+                held.append((db, argv))
+            return
         for fn in self.subscribers:
             fn(db, argv)
+
+    # -- transaction bracket (EXEC, scripts) ------------------------------------
+    def hold(self):
+        """Start buffering events: the writes of one EXEC or script reach the
+        subscribers together at :meth:`release`.  Brackets nest (EVAL inside EXEC)."""
+        if self._depth == 0:
+            self._held = []
+        self._depth += 1
+
+    def release(self):
+        """Close a bracket; the outermost one publishes what it buffered.
+
+        As Redis 7.0's propagatePendingCommands, more than one event is wrapped
+        in ``MULTI`` ... ``EXEC`` (MULTI in the first event's db) so the AOF and
+        replicas apply them atomically; a single event goes out alone.
+        """
+        self._depth -= 1
+        if self._depth:
+            return
+        held, self._held = self._held, None
+        self.muted = False
+        if not held:
+            return
+        if len(held) > 1:
+            held = [(held[0][0], (b"MULTI",))] + held + [(held[-1][0], (b"EXEC",))]
+        subscribers = self.subscribers
+        for db, argv in held:
+            for fn in subscribers:
+                fn(db, argv)

@@ -1,0 +1,248 @@
+"""EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Redis 7.0 eval.c).
+
+Scripts are cached by SHA1 in the server's eval engine (every EVAL body stays
+until SCRIPT FLUSH, as in Redis); the engine (redislite/lua) runs them, with
+the BUSY design described in redislite/lua/runtime.py.  SCRIPT DEBUG (the
+Lua debugger) is not implemented: NO answers OK, YES/SYNC an error.
+"""
+
+from ..errors import ReplyError
+from ..lua import Engine, ScriptRun, sha1hex
+from ..resp.encoder import OK, Status
+from .args import to_int
+from .registry import command
+
+NOSCRIPT = ReplyError("NOSCRIPT No matching script. Please use EVAL.")
+_NOT_INT = ReplyError("ERR value is not an integer or out of range")
+_KEYS_NEGATIVE = ReplyError("ERR Number of keys can't be negative")
+_KEYS_TOO_MANY = ReplyError("ERR Number of keys can't be greater than number of args")
+_RO_WRITE = ReplyError("ERR Can not execute a script with write flag using *_ro command.")
+_NOTBUSY = ReplyError("NOTBUSY No scripts in execution right now.")
+UNKILLABLE = ReplyError(
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either "
+    "wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+_FLUSH_OPT = ReplyError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+
+#: script flags, in Redis's scripts_flags_def order
+FLAG_NAMES = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
+COMPAT = None   # no shebang: eval compatibility mode
+
+_HELP = [
+    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+def eval_engine(server):
+    engine = getattr(server, "lua_eval", None)
+    if engine is None:
+        engine = server.lua_eval = Engine(server, "eval")
+        engine.scripts = {}
+    return engine
+
+
+def parse_shebang(body):
+    """evalExtractShebangFlags: (flags frozenset or COMPAT, offset of the code)."""
+    if not body.startswith(b"#!"):
+        return COMPAT, 0
+    nl = body.find(b"\n")
+    if nl < 0:
+        raise ReplyError("ERR Invalid script shebang")
+    parts = body[:nl].split()
+    if not parts:
+        raise ReplyError("ERR Invalid engine in script shebang")
+    if parts[0] != b"#!lua":
+        raise ReplyError("ERR Unexpected engine in script shebang: %s" % _s(parts[0]))
+    flags = set()
+    for part in parts[1:]:
+        if part.startswith(b"flags="):
+            value = part[6:]
+            for flag in (value.split(b",") if value else ()):
+                name = _s(flag)
+                if name not in FLAG_NAMES:
+                    raise ReplyError("ERR Unexpected flag in script shebang: %s" % name)
+                flags.add(name)
+        else:
+            raise ReplyError("ERR Unknown lua shebang option: %s" % _s(part))
+    return frozenset(flags), nl
+
+
+def _s(b):
+    return b.decode("utf-8", "surrogateescape")
+
+
+def create_script(engine, body):
+    """luaCreateFunction: compile and cache *body*; returns its sha."""
+    sha = sha1hex(body)
+    if sha in engine.scripts:
+        return sha
+    flags, offset = parse_shebang(body)
+    fn, err = engine.compile(body[offset:], b"@user_script")
+    if fn is None:
+        raise ReplyError("ERR Error compiling script (new function): %s" % err)
+    engine.scripts[sha] = (fn, flags)
+    return sha
+
+
+def parse_numkeys(argv, bad=_NOT_INT):
+    numkeys = to_int(argv[2])
+    if numkeys is None:
+        raise bad
+    if numkeys > len(argv) - 3:
+        raise _KEYS_TOO_MANY
+    if numkeys < 0:
+        raise _KEYS_NEGATIVE
+    return numkeys
+
+
+def prepare_checks(client, flags, ro):
+    """scriptPrepareForRun's refusals for scripts with flags (shebang / functions)."""
+    if flags is COMPAT:
+        return
+    server = client.server
+    if "no-writes" not in flags:
+        obey = client.kind == "master"
+        if server.read_only and not obey:
+            raise ReplyError("READONLY Can not run script with write flag on readonly replica")
+        if server.write_error is not None and not obey:
+            raise ReplyError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
+                             "to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read "
+                             "only scripts.")
+        if ro:
+            raise _RO_WRITE
+    if server.maxmemory and "allow-oom" not in flags and "no-writes" not in flags \
+            and not client.no_evict and not server.make_room():
+        raise ReplyError("OOM allow-oom flag is not set on the script, can not run it when used memory > "
+                         "'maxmemory'")
+
+
+def run_script(client, engine, name, fn, flags, ro, keys, args, argv, is_eval=True):
+    prepare_checks(client, flags, ro)
+    compat = flags is COMPAT
+    read_only = ro or (not compat and "no-writes" in flags)
+    allow_oom = client.no_evict or (not compat and "allow-oom" in flags)
+    run = ScriptRun(engine, client, name, is_eval, read_only, allow_oom, argv)
+    engine.prepare(run)
+    return engine.execute(run, fn, keys, args)
+
+
+def _eval(client, argv, evalsha, ro):
+    engine = eval_engine(client.server)
+    if evalsha and len(argv[1]) != 40:
+        return NOSCRIPT
+    numkeys = parse_numkeys(argv)
+    if evalsha:
+        sha = argv[1].decode("latin-1").lower()
+        entry = engine.scripts.get(sha)
+        if entry is None:
+            return NOSCRIPT
+    else:
+        sha = create_script(engine, argv[1])
+        entry = engine.scripts[sha]
+    fn, flags = entry
+    keys = argv[3:3 + numkeys]
+    args = argv[3 + numkeys:]
+    return run_script(client, engine, sha, fn, flags, ro, keys, args, argv)
+
+
+def _eval_keys(argv):
+    n = to_int(argv[2]) if len(argv) > 2 else None
+    if n is None or n < 0 or n > len(argv) - 3:
+        return []
+    return list(range(3, 3 + n))
+
+
+@command("eval", keys=_eval_keys)
+def eval_(client, argv):
+    return _eval(client, argv, False, False)
+
+
+@command("evalsha", keys=_eval_keys)
+def evalsha(client, argv):
+    return _eval(client, argv, True, False)
+
+
+@command("eval_ro", keys=_eval_keys)
+def eval_ro(client, argv):
+    return _eval(client, argv, False, True)
+
+
+@command("evalsha_ro", keys=_eval_keys)
+def evalsha_ro(client, argv):
+    return _eval(client, argv, True, True)
+
+
+@command("script|load")
+def script_load(client, argv):
+    return create_script(eval_engine(client.server), argv[2]).encode()
+
+
+@command("script|exists")
+def script_exists(client, argv):
+    scripts = eval_engine(client.server).scripts
+    return [1 if a.decode("latin-1").lower() in scripts else 0 for a in argv[2:]]
+
+
+@command("script|flush")
+def script_flush(client, argv):
+    if len(argv) > 3 or (len(argv) == 3 and argv[2].upper() not in (b"SYNC", b"ASYNC")):
+        return _FLUSH_OPT
+    server = client.server
+    # Redis 7.0 also resets the Lua state: a fresh engine drops all garbage.
+    server.lua_eval = None
+    eval_engine(server)
+    return OK
+
+
+def script_kill_check(server, is_eval):
+    """scriptKill: flag the running script for the next hook, or refuse."""
+    run = getattr(server, "lua_run", None)
+    if run is None:
+        return _NOTBUSY
+    if run.caller.kind == "master":
+        return ReplyError("UNKILLABLE The busy script was sent by a master instance in the context of "
+                          "replication and cannot be killed.")
+    if run.wrote:
+        return UNKILLABLE
+    from ..lua import BUSY_EVAL, BUSY_FUNCTION
+    if is_eval and not run.is_eval:
+        return BUSY_FUNCTION
+    if not is_eval and run.is_eval:
+        return BUSY_EVAL
+    run.killed = True
+    return OK
+
+
+@command("script|kill")
+def script_kill(client, argv):
+    return script_kill_check(client.server, True)
+
+
+@command("script|debug")
+def script_debug(client, argv):
+    mode = argv[2].lower()
+    if mode == b"no":
+        return OK
+    if mode in (b"yes", b"sync"):
+        return ReplyError("ERR SCRIPT DEBUG (the Lua debugger) is not supported by this server")
+    return ReplyError("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+
+
+@command("script|help")
+def script_help(client, argv):
+    return [Status(line) for line in _HELP]

@@ -1,0 +1,511 @@
+"""Byte-level parts of the Lua libraries Redis bundles: ``bit``, ``struct`` and
+``cmsgpack`` (``cjson`` is pure Lua in sandbox.py, so it walks and builds
+tables in the same order as the C library).
+
+Each function is exposed to Lua directly (a C function to Lua, so a failing
+``return struct.pack(...)`` tail call keeps the user's frame) and receives Lua
+values as lupa converts them (bytes, int/float, bool, None, tables).  Failure
+raises ``LuaRaise(message=...)``; the error handler prefixes the user's
+``user_script:<line>:`` position, as ``luaL_error`` would.  Behaviour follows the C sources
+Redis ships (LuaBitOp 1.0.2, Roberto's struct 0.2, lua_cmsgpack 0.4.0).
+"""
+
+import math
+import struct as _st
+
+_DBL = _st.Struct("<d")
+
+
+class LibError(Exception):
+    pass
+
+
+def _argerror(n, fname, msg):
+    return LibError("bad argument #%d to '%s' (%s)" % (n, fname, msg))
+
+
+class Libs:
+    def __init__(self, engine):
+        self.engine = engine
+
+    # -- helpers --------------------------------------------------------------
+    def _number(self, v, n, fname):
+        t = type(v)
+        if t is int or t is float:
+            return v
+        if t is bytes:
+            x = self.engine.api.to_number(v)
+            if x is not None:
+                return x
+        raise _argerror(n, fname, "number expected, got %s" % _typename(self.engine, v))
+
+    def _string(self, v, n, fname):
+        t = type(v)
+        if t is bytes:
+            return v
+        if t is int or t is float:
+            return self.engine.api.tostring(v)
+        raise _argerror(n, fname, "string expected, got %s" % _typename(self.engine, v))
+
+    def wrap(self, fn):
+        from .runtime import LuaRaise
+
+        def call(*args):
+            try:
+                return fn(*args)
+            except LibError as e:
+                raise LuaRaise(message=str(e).encode("utf-8", "surrogateescape"))
+            except RecursionError:
+                raise LuaRaise(message=b"stack overflow")
+        return call
+
+    def callables(self):
+        out = {}
+        for name in ("tobit", "tohex", "bnot", "band", "bor", "bxor", "lshift", "rshift", "arshift",
+                     "rol", "ror", "bswap"):
+            out["bit_" + name] = self.wrap(getattr(self, "bit_" + name))
+        for name in ("struct_pack", "struct_unpack", "struct_size", "msgpack_pack", "msgpack_unpack",
+                     "msgpack_unpack_one", "msgpack_unpack_limit"):
+            out[name] = self.wrap(getattr(self, name))
+        return out
+
+    # -- bit (LuaBitOp) ------------------------------------------------------------
+    def _barg(self, v, n, fname):
+        """barg: add 2^52+2^51 and take the low 32 bits of the double, as the C code does."""
+        x = float(self._number(v, n, fname)) + 6755399441055744.0
+        return int.from_bytes(_DBL.pack(x)[:4], "little")
+
+    @staticmethod
+    def _signed(b):
+        b &= 0xFFFFFFFF
+        return b - 0x100000000 if b & 0x80000000 else b
+
+    def bit_tobit(self, *a):
+        return self._signed(self._barg(a[0] if a else None, 1, "tobit"))
+
+    def bit_tohex(self, *a):
+        b = self._barg(a[0] if a else None, 1, "tohex")
+        n = 8 if len(a) < 2 or a[1] is None else self._signed(self._barg(a[1], 2, "tohex"))
+        digits = "0123456789abcdef"
+        if n < 0:
+            n = -n
+            digits = digits.upper()
+        if n > 8:
+            n = 8
+        out = []
+        for _ in range(n):
+            out.append(digits[b & 15])
+            b >>= 4
+        return "".join(reversed(out)).encode()
+
+    def bit_bnot(self, *a):
+        return self._signed(~self._barg(a[0] if a else None, 1, "bnot"))
+
+    def _fold(self, a, fname, op):
+        b = self._barg(a[0] if a else None, 1, fname)
+        for i in range(1, len(a)):
+            b = op(b, self._barg(a[i], i + 1, fname))
+        return self._signed(b)
+
+    def bit_band(self, *a):
+        return self._fold(a, "band", lambda x, y: x & y)
+
+    def bit_bor(self, *a):
+        return self._fold(a, "bor", lambda x, y: x | y)
+
+    def bit_bxor(self, *a):
+        return self._fold(a, "bxor", lambda x, y: x ^ y)
+
+    def _shift_args(self, a, fname):
+        b = self._barg(a[0] if a else None, 1, fname)
+        n = self._barg(a[1] if len(a) > 1 else None, 2, fname) & 31
+        return b, n
+
+    def bit_lshift(self, *a):
+        b, n = self._shift_args(a, "lshift")
+        return self._signed(b << n)
+
+    def bit_rshift(self, *a):
+        b, n = self._shift_args(a, "rshift")
+        return self._signed(b >> n)
+
+    def bit_arshift(self, *a):
+        b, n = self._shift_args(a, "arshift")
+        return self._signed(self._signed(b) >> n)
+
+    def bit_rol(self, *a):
+        b, n = self._shift_args(a, "rol")
+        return self._signed((b << n) | (b >> (32 - n)))
+
+    def bit_ror(self, *a):
+        b, n = self._shift_args(a, "ror")
+        return self._signed((b >> n) | (b << (32 - n)))
+
+    def bit_bswap(self, *a):
+        b = self._barg(a[0] if a else None, 1, "bswap")
+        return self._signed(int.from_bytes(b.to_bytes(4, "little"), "big"))
+
+    # -- struct (Roberto Ierusalimschy's struct 0.2) ------------------------------------
+    _SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "l": 8, "L": 8, "T": 8, "i": 4, "I": 4,
+              "f": 4, "d": 8, "x": 1, "c": 1, "s": 0}
+
+    def _parse_fmt(self, fmt, fname):
+        """Yield (opt, size, little_endian, align) items of a struct format."""
+        i, n = 0, len(fmt)
+        little, align = True, 1
+        while i < n:
+            opt = chr(fmt[i])
+            i += 1
+            if opt in " ":
+                continue
+            if opt == ">":
+                little = False
+                continue
+            if opt == "<":
+                little = True
+                continue
+            if opt == "!":
+                j = i
+                while i < n and 48 <= fmt[i] <= 57:
+                    i += 1
+                align = int(fmt[j:i]) if i > j else 8
+                continue
+            if opt == "=":
+                little = True
+                continue
+            if opt not in self._SIZES:
+                raise _argerror(1, fname, "invalid format option '%s'" % opt)
+            size = self._SIZES[opt]
+            if opt in "iIc":
+                j = i
+                while i < n and 48 <= fmt[i] <= 57:
+                    i += 1
+                if i > j:
+                    size = int(fmt[j:i])
+                if opt in "iI" and size > 32:
+                    raise LibError("integral size %d is larger than limit of 32" % size)
+            yield opt, size, little, align
+
+    @staticmethod
+    def _toalign(length, align, opt, size):
+        if size == 0 or opt == "c":
+            return 0
+        if size > align:
+            size = align
+        return (size - (length & (size - 1))) & (size - 1)
+
+    def struct_pack(self, *a):
+        fmt = self._string(a[0] if a else None, 1, "pack")
+        out = bytearray()
+        arg = 1
+        for opt, size, little, align in self._parse_fmt(fmt, "pack"):
+            out += b"\0" * self._toalign(len(out), align, opt, size)
+            if opt == "x":
+                out += b"\0"
+            elif opt in "bBhHlLTiI":
+                v = self._number(a[arg] if arg < len(a) else None, arg + 1, "pack")
+                arg += 1
+                iv = int(v) if not (isinstance(v, float) and (math.isnan(v) or math.isinf(v))) else 0
+                iv &= (1 << (8 * size)) - 1 if size else 0
+                out += iv.to_bytes(size, "little" if little else "big") if size else b""
+            elif opt == "f":
+                v = float(self._number(a[arg] if arg < len(a) else None, arg + 1, "pack"))
+                arg += 1
+                try:
+                    out += _st.pack("<f" if little else ">f", v)
+                except OverflowError:
+                    out += _st.pack("<f" if little else ">f", math.copysign(math.inf, v))
+            elif opt == "d":
+                v = float(self._number(a[arg] if arg < len(a) else None, arg + 1, "pack"))
+                arg += 1
+                out += _st.pack("<d" if little else ">d", v)
+            elif opt == "c":
+                s = self._string(a[arg] if arg < len(a) else None, arg + 1, "pack")
+                arg += 1
+                if size == 0:
+                    size = len(s)
+                if len(s) < size:
+                    raise _argerror(arg, "pack", "string too short")
+                out += s[:size]
+            elif opt == "s":
+                s = self._string(a[arg] if arg < len(a) else None, arg + 1, "pack")
+                arg += 1
+                out += s + b"\0"
+        return bytes(out)
+
+    def struct_unpack(self, *a):
+        fmt = self._string(a[0] if a else None, 1, "unpack")
+        data = self._string(a[1] if len(a) > 1 else None, 2, "unpack")
+        pos = 0
+        if len(a) > 2 and a[2] is not None:
+            pos = int(self._number(a[2], 3, "unpack")) - 1
+            if pos < 0 or pos > len(data):
+                raise _argerror(3, "unpack", "offset out of bounds")
+        values = []
+        ld = len(data)
+        for opt, size, little, align in self._parse_fmt(fmt, "unpack"):
+            pos += self._toalign(pos, align, opt, size)
+            if pos + size > ld:
+                raise _argerror(2, "unpack", "data string too short")
+            if opt == "x":
+                pos += size
+            elif opt in "bBhHlLTiI":
+                raw = data[pos:pos + size]
+                v = int.from_bytes(raw, "little" if little else "big", signed=opt.islower()) if size else 0
+                values.append(float(v) if abs(v) > (1 << 53) else v)
+                pos += size
+            elif opt == "f":
+                values.append(_st.unpack("<f" if little else ">f", data[pos:pos + 4])[0])
+                pos += 4
+            elif opt == "d":
+                values.append(_st.unpack("<d" if little else ">d", data[pos:pos + 8])[0])
+                pos += 8
+            elif opt == "c":
+                if size == 0:
+                    if not values or not isinstance(values[-1], (int, float)):
+                        raise LibError("format 'c0' needs a previous size")
+                    size = int(values.pop())
+                    if size > ld - pos:
+                        raise _argerror(2, "unpack", "data string too short")
+                values.append(data[pos:pos + size])
+                pos += size
+            elif opt == "s":
+                e = data.find(b"\0", pos)
+                if e < 0:
+                    raise LibError("unfinished string in data")
+                values.append(data[pos:e])
+                pos = e + 1
+        values.append(pos + 1)
+        return tuple(values)
+
+    def struct_size(self, *a):
+        fmt = self._string(a[0] if a else None, 1, "size")
+        pos = 0
+        for opt, size, little, align in self._parse_fmt(fmt, "size"):
+            if opt == "s" or (opt == "c" and size == 0):
+                raise _argerror(1, "size", "variable-length format")
+            pos += self._toalign(pos, align, opt, size)
+            pos += size
+        return pos
+
+    # -- cmsgpack ------------------------------------------------------------------------
+    def msgpack_pack(self, *a):
+        if not a:
+            raise _argerror(0, "pack", "MessagePack pack needs input.")
+        out = bytearray()
+        for v in a:
+            self._mp_encode(v, out, 0)
+        return bytes(out)
+
+    def _mp_encode(self, v, out, level):
+        engine = self.engine
+        t = type(v)
+        if t is bytes:
+            n = len(v)
+            if n < 32:
+                out.append(0xA0 | n)
+            elif n <= 0xFF:
+                out += b"\xd9" + bytes((n,))
+            elif n <= 0xFFFF:
+                out += b"\xda" + n.to_bytes(2, "big")
+            else:
+                out += b"\xdb" + n.to_bytes(4, "big")
+            out += v
+        elif t is bool:
+            out.append(0xC3 if v else 0xC2)
+        elif t is int or t is float:
+            self._mp_number(v, out)
+        elif v is not None and engine.api.is_table(v) and level < 16:
+            self._mp_table(v, out, level)
+        else:
+            out.append(0xC0)
+
+    @staticmethod
+    def _mp_number(v, out):
+        f = float(v)
+        if not math.isinf(f) and not math.isnan(f) and -(1 << 63) <= f < (1 << 63) and int(f) == f:
+            n = int(f)
+            if n >= 0:
+                if n <= 127:
+                    out.append(n)
+                elif n <= 0xFF:
+                    out += b"\xcc" + bytes((n,))
+                elif n <= 0xFFFF:
+                    out += b"\xcd" + n.to_bytes(2, "big")
+                elif n <= 0xFFFFFFFF:
+                    out += b"\xce" + n.to_bytes(4, "big")
+                else:
+                    out += b"\xcf" + n.to_bytes(8, "big")
+            else:
+                if n >= -32:
+                    out.append(n & 0xFF)
+                elif n >= -128:
+                    out += b"\xd0" + n.to_bytes(1, "big", signed=True)
+                elif n >= -32768:
+                    out += b"\xd1" + n.to_bytes(2, "big", signed=True)
+                elif n >= -2147483648:
+                    out += b"\xd2" + n.to_bytes(4, "big", signed=True)
+                else:
+                    out += b"\xd3" + n.to_bytes(8, "big", signed=True)
+            return
+        try:
+            as_float = _st.unpack(">f", _st.pack(">f", f))[0]
+        except OverflowError:
+            as_float = None
+        if as_float is not None and (as_float == f or (math.isnan(f) and math.isnan(as_float))) and not math.isnan(f):
+            out += b"\xca" + _st.pack(">f", f)
+        else:
+            out += b"\xcb" + _st.pack(">d", f)
+
+    def _mp_table(self, t, out, level):
+        api = self.engine.api
+        items = list(t.items())
+        count, mx, is_array = 0, 0, True
+        for k, _ in items:
+            if type(k) is bool or not api.lua_is_number(k):
+                is_array = False
+                break
+            n = api.to_number(k)
+            if n <= 0 or n != int(n):
+                is_array = False
+                break
+            mx = max(mx, n)
+            count += 1
+        if is_array and mx == count:
+            n = api.objlen(t)
+            if n <= 15:
+                out.append(0x90 | n)
+            elif n <= 0xFFFF:
+                out += b"\xdc" + n.to_bytes(2, "big")
+            else:
+                out += b"\xdd" + n.to_bytes(4, "big")
+            for j in range(1, n + 1):
+                self._mp_encode(t[j], out, level + 1)
+            return
+        n = len(items)
+        if n <= 15:
+            out.append(0x80 | n)
+        elif n <= 0xFFFF:
+            out += b"\xde" + n.to_bytes(2, "big")
+        else:
+            out += b"\xdf" + n.to_bytes(4, "big")
+        for k, v in items:
+            self._mp_encode(k, out, level + 1)
+            self._mp_encode(v, out, level + 1)
+
+    def _unpack_full(self, data, limit, offset):
+        data = self._string(data, 1, "unpack")
+        decode_all = not limit and not offset
+        if offset < 0 or limit < 0:
+            raise LibError("Invalid request to unpack with offset of %d and limit of %d." % (offset, len(data)))
+        if offset > len(data):
+            raise LibError("Start offset %d greater than input length %d." % (offset, len(data)))
+        if decode_all:
+            limit = 1 << 31
+        pos = offset
+        values = []
+        cnt = 0
+        while pos < len(data) and cnt < limit:
+            v, pos = self._mp_decode(data, pos)
+            values.append(v)
+            cnt += 1
+        if not decode_all:
+            return (-1 if pos >= len(data) else pos,) + tuple(values)
+        return tuple(values)
+
+    def msgpack_unpack(self, *a):
+        return self._unpack_full(a[0] if a else None, 0, 0)
+
+    def msgpack_unpack_one(self, *a):
+        offset = int(self._number(a[1], 2, "unpack_one")) if len(a) > 1 and a[1] is not None else 0
+        return self._unpack_full(a[0] if a else None, 1, offset)
+
+    def msgpack_unpack_limit(self, *a):
+        limit = int(self._number(a[1] if len(a) > 1 else None, 2, "unpack_limit"))
+        offset = int(self._number(a[2], 3, "unpack_limit")) if len(a) > 2 and a[2] is not None else 0
+        return self._unpack_full(a[0] if a else None, limit, offset)
+
+    def _need(self, data, pos, n):
+        if pos + n > len(data):
+            raise LibError("Missing bytes in input.")
+
+    def _mp_decode(self, data, pos):
+        self._need(data, pos, 1)
+        c = data[pos]
+        pos += 1
+        if c <= 0x7F:
+            return c, pos
+        if c >= 0xE0:
+            return c - 256, pos
+        if 0xA0 <= c <= 0xBF:
+            return self._raw(data, pos, c & 0x1F)
+        if 0x90 <= c <= 0x9F:
+            return self._array(data, pos, c & 0x0F)
+        if 0x80 <= c <= 0x8F:
+            return self._map(data, pos, c & 0x0F)
+        if c == 0xC0:
+            return None, pos
+        if c == 0xC2:
+            return False, pos
+        if c == 0xC3:
+            return True, pos
+        if c == 0xCA:
+            self._need(data, pos, 4)
+            return _st.unpack(">f", data[pos:pos + 4])[0], pos + 4
+        if c == 0xCB:
+            self._need(data, pos, 8)
+            return _st.unpack(">d", data[pos:pos + 8])[0], pos + 8
+        ints = {0xCC: (1, False), 0xCD: (2, False), 0xCE: (4, False), 0xCF: (8, False),
+                0xD0: (1, True), 0xD1: (2, True), 0xD2: (4, True), 0xD3: (8, True)}
+        if c in ints:
+            n, signed = ints[c]
+            self._need(data, pos, n)
+            v = int.from_bytes(data[pos:pos + n], "big", signed=signed)
+            return (float(v) if abs(v) > (1 << 53) else v), pos + n
+        lens = {0xD9: 1, 0xDA: 2, 0xDB: 4, 0xC4: 1, 0xC5: 2, 0xC6: 4}
+        if c in lens:
+            n = lens[c]
+            self._need(data, pos, n)
+            return self._raw(data, pos + n, int.from_bytes(data[pos:pos + n], "big"))
+        if c in (0xDC, 0xDD):
+            n = 2 if c == 0xDC else 4
+            self._need(data, pos, n)
+            return self._array(data, pos + n, int.from_bytes(data[pos:pos + n], "big"))
+        if c in (0xDE, 0xDF):
+            n = 2 if c == 0xDE else 4
+            self._need(data, pos, n)
+            return self._map(data, pos + n, int.from_bytes(data[pos:pos + n], "big"))
+        raise LibError("Bad data format in input.")
+
+    def _raw(self, data, pos, n):
+        self._need(data, pos, n)
+        return data[pos:pos + n], pos + n
+
+    def _array(self, data, pos, n):
+        t = self.engine.runtime.table()
+        for j in range(n):
+            v, pos = self._mp_decode(data, pos)
+            t[j + 1] = v
+        return t, pos
+
+    def _map(self, data, pos, n):
+        t = self.engine.runtime.table()
+        for _ in range(n):
+            k, pos = self._mp_decode(data, pos)
+            v, pos = self._mp_decode(data, pos)
+            if k is None:
+                raise LibError("table index is nil")
+            t[k] = v
+        return t, pos
+
+
+def _typename(engine, v):
+    if v is None:
+        return "no value"
+    if type(v) is bool:
+        return "boolean"
+    if engine.api.is_table(v):
+        return "table"
+    if engine.api.is_function(v):
+        return "function"
+    return "userdata"

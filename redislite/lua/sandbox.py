@@ -1,0 +1,608 @@
+"""The Lua side of the scripting sandbox, as Lua source run once per engine.
+
+Redis 7.0 embeds a patched Lua 5.1 whose VM supports read-only tables.
+Stock Lua 5.1 (``lupa.lua51``) has none, so protection is built from proxies:
+
+* every library table a script can reach (``redis``, ``string``, ``math``,
+  ``cjson``...) is an empty proxy whose ``__index`` is the real table and whose
+  ``__newindex`` raises "Attempt to modify a readonly table";
+* scripts run with ``setfenv`` on a proxy of the globals table ``G``; ``G``
+  itself has an ``__index`` that raises "Script attempted to access nonexistent
+  global variable", so a missing global costs nothing until it is missed;
+* ``rawset``/``setmetatable``/``getmetatable``/``next``/``pairs``/``ipairs``/
+  ``rawget`` see through or refuse proxies, ``loadstring``/``load`` give their
+  chunk the sandbox environment and refuse bytecode, and ``pcall`` is Redis's
+  (an error table from ``redis.call`` comes back as its message).
+
+Internal frames carry the chunk name ``=redislite``; the error handler and
+:func:`where` skip them so positions name the user's line, as Redis reports
+the caller of a C function.  ``#t`` on a proxy is 0 (Lua 5.1 has no ``__len``
+for tables) -- a documented gap.
+
+The bootstrap takes a table of Python callables (``P``) and returns the API
+table the Python engine uses.  Python callables never become reachable from a
+script: they stay in upvalues of Lua closures.
+"""
+
+BOOT = r'''
+local P = ...
+local dbg = debug
+local getinfo, sethook = dbg.getinfo, dbg.sethook
+local rawget_, rawset_, rawequal_, next_, type_, tostring_, tonumber_ = rawget, rawset, rawequal, next, type, tostring, tonumber
+local error_, select_, setmetatable_, getmetatable_, setfenv_ = error, select, setmetatable, getmetatable, setfenv
+local loadstring_, load_, pcall_, xpcall_, unpack_, ipairs_, pairs_ = loadstring, load, pcall, xpcall, unpack, ipairs, pairs
+local string_, math_, table_, coroutine_ = string, math, table, coroutine
+local sfind, ssub, sbyte, schar, sformat, sgsub, srep = string.find, string.sub, string.byte, string.char, string.format, string.gsub, string.rep
+local floor, huge = math.floor, math.huge
+local tconcat, tinsert, tremove, tsort = table.concat, table.insert, table.remove, table.sort
+local newproxy_ = newproxy
+
+local INTERNAL = "=redislite"
+local RO = "Attempt to modify a readonly table"
+
+-- position of the first user frame above *level*, as luaL_where prints it
+local function where(level)
+  level = level or 2
+  while true do
+    local i = getinfo(level + 1, "Sl")
+    if not i then return "" end
+    if i.what ~= "C" and i.source ~= INTERNAL then
+      if i.currentline and i.currentline > 0 then
+        return i.short_src .. ":" .. i.currentline .. ": "
+      end
+      return ""
+    end
+    level = level + 1
+  end
+end
+
+local function fail(msg) error_(where(2) .. msg, 0) end
+
+local function typename(v)
+  if v == nil then return "no value" end
+  return type_(v)
+end
+
+-- read-only proxies -----------------------------------------------------
+local real_of = setmetatable_({}, {__mode = "k"})
+local function ro_newindex() error_(where(2) .. RO, 0) end
+local function protect(t)
+  local p = {}
+  real_of[p] = t
+  setmetatable_(p, {__index = t, __newindex = ro_newindex})
+  return p
+end
+local function protected(t) return real_of[t] ~= nil end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs_(t) do c[k] = v end
+  return c
+end
+
+local function missing_global(_, k)
+  error_(where(2) .. "Script attempted to access nonexistent global variable '" .. tostring_(k) .. "'", 0)
+end
+local ERRMETA = {__index = missing_global}
+
+-- errors ------------------------------------------------------------------
+-- luaPushErrorBuff: "-CODE msg" or "msg" -> {err = "CODE msg"}
+local function trim(s)
+  s = sgsub(s, "^[\r\n]+", "")
+  s = sgsub(s, "[\r\n]+$", "")
+  return s
+end
+local function error_table(s)
+  local code, msg
+  if ssub(s, 1, 1) == "-" then
+    local sp = sfind(s, " ", 1, true)
+    if not sp then code, msg = "ERR", ssub(s, 2) else code, msg = ssub(s, 2, sp - 1), ssub(s, sp + 1) end
+  else
+    code, msg = "ERR", s
+  end
+  return {err = code .. " " .. trim(msg)}
+end
+local function raise(msg) error_(error_table(msg)) end
+
+-- __redis__err__handler: any error -> {err=..., source=..., line=...}
+local py_unwrap = P.unwrap
+local function errh(err)
+  local level = 2
+  local i = getinfo(level, "Sl")
+  while i and (i.what == "C" or i.source == INTERNAL) do
+    level = level + 1
+    i = getinfo(level, "Sl")
+  end
+  if type_(err) == "userdata" then
+    local t, msg = py_unwrap(err)
+    if t then
+      err = t
+    elseif msg then
+      local pos = ""
+      if i and i.currentline and i.currentline > 0 then pos = i.short_src .. ":" .. i.currentline .. ": " end
+      err = pos .. msg
+    end
+  end
+  if type_(err) ~= "table" or protected(err) then
+    err = {err = "ERR " .. tostring_(err)}
+  end
+  if i and i.currentline and i.currentline > 0 then
+    rawset_(err, "source", i.source)
+    rawset_(err, "line", i.currentline)
+  end
+  return err
+end
+
+-- builtins that must see through (or refuse) proxies -------------------------
+local function check_table(v, n, fname)
+  if type_(v) ~= "table" then
+    error_(where(3) .. "bad argument #" .. n .. " to '" .. fname .. "' (table expected, got " .. typename(v) .. ")", 0)
+  end
+end
+local function s_next(t, k)
+  check_table(t, 1, "next")
+  return next_(real_of[t] or t, k)
+end
+local function s_pairs(t)
+  check_table(t, 1, "pairs")
+  return s_next, t, nil
+end
+local function s_ipairs(t)
+  check_table(t, 1, "ipairs")
+  return ipairs_(real_of[t] or t)
+end
+local function s_rawget(t, k)
+  check_table(t, 1, "rawget")
+  return rawget_(real_of[t] or t, k)
+end
+local function s_rawset(t, k, v)
+  check_table(t, 1, "rawset")
+  if real_of[t] then error_(RO, 0) end
+  return rawset_(t, k, v)
+end
+local string_meta_proxy
+local function s_getmetatable(v)
+  if type_(v) == "string" then return string_meta_proxy end
+  if real_of[v] then return nil end
+  return getmetatable_(v)
+end
+local function s_setmetatable(t, m)
+  check_table(t, 1, "setmetatable")
+  if real_of[t] then error_(RO, 0) end
+  return setmetatable_(t, m)
+end
+local function s_table_mutator(f, fname)
+  return function(t, ...)
+    if real_of[t] then error_(RO, 0) end
+    return f(t, ...)
+  end
+end
+local function redis_pcall_fix(ok, ...)
+  if ok then return true, ... end
+  local e = ...
+  if type_(e) == "userdata" then
+    local t, msg = py_unwrap(e)
+    if t then e = t elseif msg then return false, msg end
+  end
+  if type_(e) == "table" then
+    local m = rawget_(e, "err")
+    local tm = type_(m)
+    if tm == "string" or tm == "number" then return false, m end
+  end
+  return false, e
+end
+local function s_pcall(...)
+  if select_("#", ...) == 0 then
+    error_(where(2) .. "bad argument #1 to 'pcall' (value expected)", 0)
+  end
+  return redis_pcall_fix(pcall_(...))
+end
+
+-- Library functions that raise are Python callables (C functions to Lua), so
+-- a tail call "return lib.f(...)" keeps the user's frame for the error position,
+-- as Redis's C libraries do.  Lua-written ones return (nil, message) on error
+-- and go through a Python trampoline (P.make_c).
+local ERRMARK = {}
+local make_c = P.make_c
+local s_random, s_randomseed = P.random, P.randomseed
+
+-- cjson (lua-cjson 2.1 as bundled by Redis), written in Lua so tables are
+-- walked and built in the same order as the C library does --------------------
+local cjson_null = newproxy_(false)
+local escapes = {['"'] = '\\"', ["\\"] = "\\\\", ["/"] = "\\/", ["\b"] = "\\b", ["\f"] = "\\f",
+                 ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t"}
+for c = 0, 31 do
+  local ch = schar(c)
+  if not escapes[ch] then escapes[ch] = sformat("\\u%04x", c) end
+end
+local function json_string(s)
+  return '"' .. sgsub(s, '[%c"\\/]', function(c) return escapes[c] or c end) .. '"'
+end
+local function json_number(n)
+  if n ~= n or n == huge or n == -huge then
+    error_("Cannot serialise number: must not be NaN or Inf", 0)
+  end
+  return sformat("%.14g", n)
+end
+local encode_value
+local function json_table(t, depth, out)
+  depth = depth + 1
+  if depth > 1000 then error_("Cannot serialise, excessive nesting (" .. depth .. ")", 0) end
+  local max, items = 0, 0
+  local is_array = true
+  for k in next_, t do
+    if type_(k) == "number" and k ~= 0 and floor(k) == k and k >= 1 then
+      if k > max then max = k end
+      items = items + 1
+    else
+      is_array = false
+      break
+    end
+  end
+  if is_array and max > items * 2 and max > 10 then
+    error_("Cannot serialise table: excessively sparse array", 0)
+  end
+  if is_array and max > 0 then
+    out[#out + 1] = "["
+    for i = 1, max do
+      if i > 1 then out[#out + 1] = "," end
+      encode_value(rawget_(t, i), depth, out)
+    end
+    out[#out + 1] = "]"
+  else
+    out[#out + 1] = "{"
+    local first = true
+    for k, v in next_, t do
+      if not first then out[#out + 1] = "," end
+      first = false
+      local tk = type_(k)
+      if tk == "string" then
+        out[#out + 1] = json_string(k)
+      elseif tk == "number" then
+        out[#out + 1] = '"' .. json_number(k) .. '"'
+      else
+        error_("Cannot serialise " .. tk .. ": table key must be a number or string", 0)
+      end
+      out[#out + 1] = ":"
+      encode_value(v, depth, out)
+    end
+    out[#out + 1] = "}"
+  end
+end
+encode_value = function(v, depth, out)
+  local t = type_(v)
+  if t == "string" then out[#out + 1] = json_string(v)
+  elseif t == "number" then out[#out + 1] = json_number(v)
+  elseif t == "boolean" then out[#out + 1] = v and "true" or "false"
+  elseif t == "nil" or rawequal_(v, cjson_null) then out[#out + 1] = "null"
+  elseif t == "table" then json_table(real_of[v] or v, depth, out)
+  else error_("Cannot serialise " .. t .. ": type not supported", 0) end
+end
+local function cjson_encode(...)
+  if select_("#", ...) ~= 1 then return nil, "bad argument #1 to 'encode' (expected 1 argument)" end
+  local v = ...
+  local out = {}
+  local ok, e = pcall_(encode_value, v, 0, out)
+  if not ok then return nil, e end
+  return tconcat(out)
+end
+
+local json_decode_value
+local function jerr(expected, found, pos)
+  error_("Expected " .. expected .. " but found " .. found .. " at character " .. pos, 0)
+end
+local function skip_ws(s, i)
+  local _, e = sfind(s, "^[ \t\r\n]*", i)
+  return e + 1
+end
+local function token_name(s, i)
+  local c = ssub(s, i, i)
+  if c == "" then return "T_END" end
+  local names = {["{"] = "T_OBJ_BEGIN", ["}"] = "T_OBJ_END", ["["] = "T_ARR_BEGIN", ["]"] = "T_ARR_END",
+                 [":"] = "T_COLON", [","] = "T_COMMA"}
+  if names[c] then return names[c] end
+  if c == '"' then return "T_STRING" end
+  if sfind(c, "[%-%d]") then return "T_NUMBER" end
+  if ssub(s, i, i + 3) == "true" or ssub(s, i, i + 4) == "false" then return "T_BOOLEAN" end
+  if ssub(s, i, i + 3) == "null" then return "T_NULL" end
+  return "invalid token"
+end
+local function utf8_char(cp)
+  if cp < 0x80 then return schar(cp) end
+  if cp < 0x800 then return schar(0xC0 + floor(cp / 64), 0x80 + cp % 64) end
+  if cp < 0x10000 then
+    return schar(0xE0 + floor(cp / 4096), 0x80 + floor(cp / 64) % 64, 0x80 + cp % 64)
+  end
+  return schar(0xF0 + floor(cp / 262144), 0x80 + floor(cp / 4096) % 64, 0x80 + floor(cp / 64) % 64, 0x80 + cp % 64)
+end
+local unescapes = {['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t"}
+local function json_string_at(s, i)
+  local out = {}
+  local j = i + 1
+  while true do
+    local a, b = sfind(s, '["\\]', j)
+    if not a then jerr("value", "invalid token", i) end
+    out[#out + 1] = ssub(s, j, a - 1)
+    if ssub(s, a, a) == '"' then return tconcat(out), a + 1 end
+    local c = ssub(s, a + 1, a + 1)
+    if c == "u" then
+      local hex = ssub(s, a + 2, a + 5)
+      local cp = sfind(hex, "^%x%x%x%x$") and tonumber_(hex, 16)
+      if not cp then jerr("value", "invalid unicode escape code", i) end
+      local nexti = a + 6
+      if cp >= 0xD800 and cp <= 0xDBFF and ssub(s, nexti, nexti + 1) == "\\u" then
+        local lo = tonumber_(ssub(s, nexti + 2, nexti + 5), 16)
+        if lo and lo >= 0xDC00 and lo <= 0xDFFF then
+          cp = 0x10000 + (cp - 0xD800) * 1024 + (lo - 0xDC00)
+          nexti = nexti + 6
+        end
+      end
+      out[#out + 1] = utf8_char(cp)
+      j = nexti
+    elseif unescapes[c] then
+      out[#out + 1] = unescapes[c]
+      j = a + 2
+    else
+      jerr("value", "invalid escape code", i)
+    end
+  end
+end
+json_decode_value = function(s, i, depth)
+  i = skip_ws(s, i)
+  local c = ssub(s, i, i)
+  if c == "{" then
+    depth = depth + 1
+    if depth > 1000 then error_("Found too many nested data structures (" .. depth .. ") at character " .. i, 0) end
+    local t = {}
+    i = skip_ws(s, i + 1)
+    if ssub(s, i, i) == "}" then return t, i + 1 end
+    while true do
+      i = skip_ws(s, i)
+      if ssub(s, i, i) ~= '"' then jerr("object key string", token_name(s, i), i) end
+      local k
+      k, i = json_string_at(s, i)
+      i = skip_ws(s, i)
+      if ssub(s, i, i) ~= ":" then jerr("colon", token_name(s, i), i) end
+      local v
+      v, i = json_decode_value(s, i + 1, depth)
+      rawset_(t, k, v)
+      i = skip_ws(s, i)
+      local d = ssub(s, i, i)
+      if d == "}" then return t, i + 1 end
+      if d ~= "," then jerr("comma or object end", token_name(s, i), i) end
+      i = i + 1
+    end
+  elseif c == "[" then
+    depth = depth + 1
+    if depth > 1000 then error_("Found too many nested data structures (" .. depth .. ") at character " .. i, 0) end
+    local t = {}
+    i = skip_ws(s, i + 1)
+    if ssub(s, i, i) == "]" then return t, i + 1 end
+    local n = 0
+    while true do
+      local v
+      v, i = json_decode_value(s, i, depth)
+      n = n + 1
+      rawset_(t, n, v)
+      i = skip_ws(s, i)
+      local d = ssub(s, i, i)
+      if d == "]" then return t, i + 1 end
+      if d ~= "," then jerr("comma or array end", token_name(s, i), i) end
+      i = i + 1
+    end
+  elseif c == '"' then
+    return json_string_at(s, i)
+  elseif ssub(s, i, i + 3) == "true" then return true, i + 4
+  elseif ssub(s, i, i + 4) == "false" then return false, i + 5
+  elseif ssub(s, i, i + 3) == "null" then return cjson_null, i + 4
+  else
+    local a, b = sfind(s, "^-?%d+%.?%d*[eE]?[-+]?%d*", i)
+    if a then
+      local n = tonumber_(ssub(s, a, b))
+      if n then return n, b + 1 end
+    end
+    jerr("value", token_name(s, i), i)
+  end
+end
+local function cjson_decode(...)
+  if select_("#", ...) ~= 1 then return nil, "bad argument #1 to 'decode' (expected 1 argument)" end
+  local s = ...
+  if type_(s) == "number" then s = tostring_(s) end
+  if type_(s) ~= "string" then return nil, "bad argument #1 to 'decode' (string expected, got " .. typename(s) .. ")" end
+  local ok, v, i = pcall_(json_decode_value, s, 1, 0)
+  if not ok then return nil, v end
+  i = skip_ws(s, i)
+  if i <= #s then return nil, "Expected the end but found " .. token_name(s, i) .. " at character " .. i end
+  return v
+end
+local function cjson_cfg(v) return function(...) return v end end
+local cjson = {
+  encode = make_c(cjson_encode), decode = make_c(cjson_decode), null = cjson_null,
+  encode_keep_buffer = cjson_cfg(true), encode_max_depth = cjson_cfg(1000), decode_max_depth = cjson_cfg(1000),
+  encode_number_precision = cjson_cfg(14), encode_sparse_array = function() return false, 2, 10 end,
+  encode_invalid_numbers = cjson_cfg(false), decode_invalid_numbers = cjson_cfg(true),
+  _NAME = "cjson", _VERSION = "2.1.0",
+}
+cjson.new = function() return cjson end
+
+-- cmsgpack / struct / bit: Python does the byte work ----------------------------
+local cmsgpack = {
+  pack = P.msgpack_pack, unpack = P.msgpack_unpack,
+  unpack_one = P.msgpack_unpack_one, unpack_limit = P.msgpack_unpack_limit,
+  _NAME = "cmsgpack", _VERSION = "lua-cmsgpack 0.4.0",
+  _COPYRIGHT = "Copyright (C) 2012, Salvatore Sanfilippo", _DESCRIPTION = "MessagePack C implementation for Lua",
+}
+local struct = {pack = P.struct_pack, unpack = P.struct_unpack, size = P.struct_size}
+local bit = {}
+for _, name in ipairs_({"tobit", "tohex", "bnot", "band", "bor", "bxor", "lshift", "rshift", "arshift",
+                         "rol", "ror", "bswap"}) do
+  bit[name] = P["bit_" .. name]
+end
+
+-- the shared builtins -------------------------------------------------------------
+local mathcopy = copy(math_)
+mathcopy.random = s_random
+mathcopy.randomseed = s_randomseed
+local tablecopy = copy(table_)
+tablecopy.insert = s_table_mutator(tinsert, "insert")
+tablecopy.remove = s_table_mutator(tremove, "remove")
+tablecopy.sort = s_table_mutator(tsort, "sort")
+
+local LIBS = {
+  string = protect(string_), math = protect(mathcopy), table = protect(tablecopy),
+  coroutine = protect(coroutine_), cjson = protect(cjson), cmsgpack = protect(cmsgpack),
+  struct = protect(struct), bit = protect(bit),
+}
+string_meta_proxy = protect(getmetatable_(""))
+
+local function base_globals(env_ref)
+  local G = {
+    assert = assert, collectgarbage = collectgarbage, error = error_, gcinfo = gcinfo,
+    getmetatable = s_getmetatable, ipairs = s_ipairs, next = s_next, pairs = s_pairs,
+    pcall = s_pcall, rawequal = rawequal_, rawget = s_rawget, rawset = s_rawset, select = select_,
+    setmetatable = s_setmetatable, tonumber = tonumber_, tostring = tostring_, type = type_,
+    unpack = unpack_, xpcall = xpcall_, _VERSION = _VERSION, __redis__err__handler = errh,
+  }
+  for k, v in pairs_(LIBS) do G[k] = v end
+  local function s_loadstring(s, name)
+    if type_(s) == "string" and sbyte(s, 1) == 27 then return nil, "bytecode loading is not allowed" end
+    local f, e = loadstring_(s, name)
+    if f then setfenv_(f, env_ref[1]) end
+    return f, e
+  end
+  local function s_load(fn, name)
+    if type_(fn) ~= "function" then return s_loadstring(fn, name) end
+    local parts = {}
+    while true do
+      local piece = fn()
+      if piece == nil or piece == "" then break end
+      parts[#parts + 1] = piece
+    end
+    return s_loadstring(tconcat(parts), name)
+  end
+  G.loadstring = s_loadstring
+  G.load = s_load
+  return G
+end
+
+-- the redis.* API ------------------------------------------------------------------
+local function add_log_api(r)
+  r.log = P.log
+  r.LOG_DEBUG, r.LOG_VERBOSE, r.LOG_NOTICE, r.LOG_WARNING = 0, 1, 2, 3
+  r.REDIS_VERSION, r.REDIS_VERSION_NUM = P.version, P.version_num
+end
+
+local function runtime_redis()
+  local r = {}
+  r.call = P.call
+  r.pcall = P.pcall
+  r.error_reply = function(...)
+    local s = ...
+    if select_("#", ...) ~= 1 or type_(s) ~= "string" then return error_table("wrong number or type of arguments") end
+    if ssub(s, 1, 1) ~= "-" then s = "-" .. s end
+    return error_table(s)
+  end
+  r.status_reply = function(...)
+    local s = ...
+    if select_("#", ...) ~= 1 or type_(s) ~= "string" then return error_table("wrong number or type of arguments") end
+    return {ok = s}
+  end
+  r.sha1hex = P.sha1hex
+  r.setresp = P.setresp
+  r.set_repl = P.set_repl
+  r.replicate_commands = function() return true end
+  r.breakpoint = function() return false end
+  r.debug = function() end
+  r.acl_check_cmd = P.acl_check
+  r.REPL_NONE, r.REPL_AOF, r.REPL_SLAVE, r.REPL_REPLICA, r.REPL_ALL = 0, 1, 2, 2, 3
+  add_log_api(r)
+  return r
+end
+
+-- hooks: every 100k instructions ask Python whether to go on -----------------------
+local py_tick = P.tick
+local KILLED = "Script killed by user with SCRIPT KILL..."
+local count_hook
+local function kill_hook()
+  error_(error_table(KILLED))
+end
+count_hook = function()
+  if py_tick() then
+    -- as Redis: fire on every line from now on, so pcall cannot swallow the kill
+    sethook(kill_hook, "l")
+    error_(error_table(KILLED))
+  end
+end
+sethook(count_hook, "", 100000)
+
+local API = {}
+
+-- EVAL engine: globals with KEYS/ARGV ---------------------------------------------------
+function API.new_eval_env()
+  local env_ref = {}
+  local G = base_globals(env_ref)
+  G.redis = protect(runtime_redis())
+  local ENV = protect(G)
+  env_ref[1] = ENV
+  G._G = ENV
+  setmetatable_(G, ERRMETA)
+  return G, ENV
+end
+
+-- FUNCTION engine: one env whose globals switch between the load API and the runtime
+function API.new_function_env(register)
+  local env_ref = {}
+  local RUN = base_globals(env_ref)
+  RUN.redis = protect(runtime_redis())
+  setmetatable_(RUN, ERRMETA)
+  local load_redis = {}
+  load_redis.register_function = register
+  add_log_api(load_redis)
+  setmetatable_(load_redis, ERRMETA)
+  local LOAD = {redis = protect(load_redis)}
+  setmetatable_(LOAD, ERRMETA)
+  local meta = {__index = RUN, __newindex = ro_newindex}
+  local ENV = setmetatable_({}, meta)
+  real_of[ENV] = RUN
+  env_ref[1] = ENV
+  RUN._G = ENV
+  local function set_mode(loading)
+    meta.__index = loading and LOAD or RUN
+    real_of[ENV] = loading and LOAD or RUN
+  end
+  return ENV, set_mode
+end
+
+function API.compile(code, chunkname, env)
+  local f, e = loadstring_(code, chunkname)
+  if not f then return nil, e end
+  setfenv_(f, env)
+  return f, nil
+end
+
+local function finish(ok, r)
+  sethook(count_hook, "", 100000)
+  return ok, r
+end
+function API.run(f)
+  return finish(xpcall_(f, errh))
+end
+function API.run_function(f, keys, args)
+  return finish(xpcall_(function() return f(keys, args) end, errh))
+end
+function API.run_load(f)
+  return finish(xpcall_(f, errh))
+end
+
+function API.error_table(s) return error_table(s) end
+function API.is_function(v) return type_(v) == "function" end
+function API.is_table(v) return type_(v) == "table" end
+function API.is_null(v) return rawequal_(v, cjson_null) end
+API.ERRMARK = ERRMARK
+API.null = cjson_null
+function API.lua_is_number(v) return tonumber_(v) ~= nil end
+function API.to_number(v) return tonumber_(v) end
+function API.tostring(v) return tostring_(v) end
+function API.objlen(t) return #t end
+return API
+'''
