@@ -88,10 +88,12 @@ def format_json(ev):
 
 
 def _text_value(v):
-    s = v if isinstance(v, str) else json.dumps(v, default=str)
-    if s == "" or any(c in s for c in ' ="\n'):
-        s = json.dumps(s)
-    return s
+    """Strings bare unless they need quotes; everything else as compact JSON."""
+    if not isinstance(v, str):
+        return json.dumps(v, separators=(",", ":"), default=str)
+    if v == "" or any(c in v for c in ' ="\n\t'):
+        return json.dumps(v)
+    return v
 
 
 def format_text(ev):
