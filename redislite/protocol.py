@@ -46,6 +46,9 @@ class Client:
 
     closing = False
     transport = None
+    #: values to send right after the current command's reply (self-invalidation
+    #: pushes of client tracking, as Redis's tracking_pending_keys); see RedisProtocol._run
+    after_reply = ()
 
     def __init__(self, server, kind="normal"):
         self.server = server
@@ -261,30 +264,40 @@ class RedisProtocol(Protocol, Client):
         parser = self.parser
         out = []
         dispatch = self.dispatch
-        while True:
-            for i, argv in enumerate(commands):
-                reply = dispatch(argv)
-                server.total_commands += 1
-                if reply is BLOCKED:
-                    rest = commands[i + 1:]
-                    if rest or error is not None:
-                        self._queue(rest, error)
-                    error = None
-                    break
-                encode_into(reply, out, self.resp3)
-                if self.closing:
-                    break
-            else:
-                # After AUTH, a big command held back by the unauthenticated limits
-                # is parsed now, as Redis does after running the AUTH.
-                if error is None and not self.closing and parser.resume_needed:
-                    try:
-                        commands = parser.feed(b"")
-                    except ProtocolError as e:
-                        commands = e.commands
-                        error = e
-                    continue
-            break
+        # Out-of-band values for this very client (a message it published to
+        # itself) join the replies in order instead of overtaking them.
+        self._out = out
+        try:
+            while True:
+                for i, argv in enumerate(commands):
+                    reply = dispatch(argv)
+                    server.total_commands += 1
+                    if reply is BLOCKED:
+                        rest = commands[i + 1:]
+                        if rest or error is not None:
+                            self._queue(rest, error)
+                        error = None
+                        break
+                    encode_into(reply, out, self.resp3)
+                    if self.after_reply:
+                        for value in self.after_reply:
+                            encode_into(value, out, self.resp3)
+                        self.after_reply = ()
+                    if self.closing:
+                        break
+                else:
+                    # After AUTH, a big command held back by the unauthenticated limits
+                    # is parsed now, as Redis does after running the AUTH.
+                    if error is None and not self.closing and parser.resume_needed:
+                        try:
+                            commands = parser.feed(b"")
+                        except ProtocolError as e:
+                            commands = e.commands
+                            error = e
+                        continue
+                break
+        finally:
+            self._out = None
         if error is not None and not self.closing:
             self.closing = True
             if error.silent:
@@ -308,8 +321,13 @@ class RedisProtocol(Protocol, Client):
         self._pending = self._pending_error = None
         self._run(commands, error)
 
+    _out = None
+
     def send(self, value):
         if self.closing:
+            return
+        if self._out is not None:
+            encode_into(value, self._out, self.resp3)
             return
         out = []
         encode_into(value, out, self.resp3)

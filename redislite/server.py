@@ -17,6 +17,7 @@ from .actors.messages import EventBus
 from .actors.router import Router
 from .actors.shard import Shard
 from .storage import eviction
+from . import notifications
 
 #: Python process baseline counted in used_memory (Redis reports ~0.9 MB empty).
 BASE_MEMORY = 900 * 1024
@@ -68,6 +69,9 @@ class Server:
         #: fn(client, spec, argv, usec, reply) after every executed command
         #: (MONITOR, SLOWLOG, latency stats, metrics, client tracking); empty = free.
         self.command_observers = []
+        #: fn(client) when a client leaves the registry (disconnect, CLIENT KILL):
+        #: pub/sub and tracking drop its subscriptions.
+        self.disconnect_hooks = []
         self._cron = None
         self.config_file = getattr(config, "path", None)
         self.used_memory_peak = 0
@@ -97,6 +101,7 @@ class Server:
             shard.lfu = lfu
             shard.lfu_log_factor = config["lfu-log-factor"]
             shard.lfu_decay_time = config["lfu-decay-time"]
+        notifications.configure(self)
 
     def start(self):
         for shard in self.shards:
@@ -156,7 +161,9 @@ class Server:
         self.total_connections += 1
 
     def remove_client(self, client):
-        self.clients.pop(client.id, None)
+        if self.clients.pop(client.id, None) is not None:
+            for fn in self.disconnect_hooks:
+                fn(client)
 
     # -- memory --------------------------------------------------------------------
     def used_memory(self):

@@ -1,6 +1,6 @@
 """Command families, one module each; importing a module binds its handlers."""
 
-FAMILIES = ("connection", "server", "keys", "strings", "bitmaps", "hyperloglog", "persistence", "transactions", "scripting", "functions")
+FAMILIES = ("connection", "server", "keys", "strings", "bitmaps", "hyperloglog", "persistence", "transactions", "scripting", "functions", "pubsub")
 
 
 def load_all():

@@ -82,12 +82,16 @@ _TYPE_STATUS = {}
 # shared helpers
 # ---------------------------------------------------------------------------
 
-def _read_notouch(ks, key):
+def _read_notouch(ks, key, notify=True):
     """lookupKeyReadWithFlags(LOOKUP_NOTOUCH): expires lazily and counts hits/misses,
-    but leaves the LRU/LFU state alone (TYPE, EXISTS, TTL, OBJECT)."""
+    but leaves the LRU/LFU state alone (TYPE, EXISTS, TTL, OBJECT).  A miss fires
+    ``keymiss`` unless *notify* is False (OBJECT passes LOOKUP_NONOTIFY)."""
     v = ks.peek(key)
     if v is None:
         ks.misses += 1
+        fn = ks.shard.notifier
+        if notify and fn is not None and getattr(fn, "key_misses", False):
+            fn(ks.index, "m", "keymiss", key)
     else:
         ks.hits += 1
     return v
@@ -279,6 +283,7 @@ def scan(client, argv):
 def _op_del(ks, args):
     name, key = args
     if ks.delete(key):          # an expired key emits its own DEL and counts as absent
+        ks.notify("g", "del", key)
         _emit(ks, name, key)
         return 1
     return 0
@@ -532,13 +537,18 @@ def _op_take(ks, key):
 
 
 def _op_put(ks, args):
-    """Store a value moved or copied from another slot, with its absolute TTL."""
-    key, value, when, access, event, event_db = args
+    """Store a value moved or copied from another slot, with its absolute TTL.
+
+    *notes* are the keyspace notifications ``(class, event, key)`` the command
+    fires once the value is in place (rename_from/rename_to, copy_to)."""
+    key, value, when, access, event, event_db, notes = args
     ks.set(key, value)
     if when is not None:
         ks.set_expire(key, when)
     if access is not None and ks.shard.lfu:
         ks.access[key] = access
+    for cls, name, k in notes:
+        ks.notify(cls, name, k)
     ks.shard.emit(event_db, event)
 
 
@@ -556,7 +566,8 @@ def _rename(client, argv, nx):
         return 0
     value, when, access = s_shard.execute(_op_take, db, src)
     name = b"RENAMENX" if nx else b"RENAME"
-    d_shard.execute(_op_put, db, (dst, value, when, access, (name, src, dst), db))
+    d_shard.execute(_op_put, db, (dst, value, when, access, (name, src, dst), db,
+                                  (("g", "rename_from", src), ("g", "rename_to", dst))))
     return 1 if nx else OK
 
 
@@ -608,7 +619,8 @@ def copy(client, argv):
         event += (b"DB", b"%d" % dstdb)
     if replace:
         event += (b"REPLACE",)
-    d_shard.execute(_op_put, dstdb, (dst, value, when, None, event, srcdb))
+    d_shard.execute(_op_put, dstdb, (dst, value, when, None, event, srcdb,
+                                     (("g", "copy_to", dst),)))
     return 1
 
 
@@ -632,6 +644,8 @@ def move(ks, argv):
         dst.set_expire(key, when)
     if access is not None and ks.shard.lfu:
         dst.access[key] = access
+    ks.notify("g", "move_from", key)
+    dst.notify("g", "move_to", key)
     _emit(ks, b"MOVE", key, b"%d" % dbid)
     return 1
 
@@ -665,18 +679,18 @@ def object_help(client, argv):
 
 
 def _op_object_encoding(ks, key):
-    v = _read_notouch(ks, key)
+    v = _read_notouch(ks, key, False)
     return None if v is None else object_encoding(v).encode()
 
 
 def _op_object_refcount(ks, args):
     key, sharing = args
-    v = _read_notouch(ks, key)
+    v = _read_notouch(ks, key, False)
     return None if v is None else _refcount(v, sharing)
 
 
 def _op_object_idletime(ks, key):
-    v = _read_notouch(ks, key)
+    v = _read_notouch(ks, key, False)
     if v is None:
         return None
     if ks.shard.lfu:
@@ -687,7 +701,7 @@ def _op_object_idletime(ks, key):
 
 
 def _op_object_freq(ks, key):
-    v = _read_notouch(ks, key)
+    v = _read_notouch(ks, key, False)
     if v is None:
         return None
     if not ks.shard.lfu:
@@ -781,9 +795,11 @@ def _expire_generic(ks, argv, relative, seconds, name):
             return 0
     if when <= ks.time.ms and not ks.shard.replica_mode:
         ks.delete(key)
+        ks.notify("g", "del", key)
         _emit(ks, b"DEL", key)
         return 1
     ks.set_expire(key, when)
+    ks.notify("g", "expire", key)
     _emit(ks, b"PEXPIREAT", key, b"%d" % when, *argv[3:])
     return 1
 
@@ -846,6 +862,7 @@ def persist(ks, argv):
     if ks.lookup_write(key) is None:
         return 0
     if ks.persist(key):
+        ks.notify("g", "persist", key)
         _emit(ks, b"PERSIST", key)
         return 1
     return 0

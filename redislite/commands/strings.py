@@ -119,8 +119,10 @@ def _set_generic(ks, key, value, flags, when, ok_reply, abort_reply):
     if (flags & NX and found) or (flags & XX and not found):
         return old if flags & GET else abort_reply
     ks.set(key, value, keep_ttl=bool(flags & KEEPTTL))
+    ks.notify("$", "set", key)
     if when is not None:
         ks.set_expire(key, when)
+        ks.notify("g", "expire", key)
         _emit(ks, b"SET", key, value, b"PXAT", b"%d" % when)
     elif flags & (NX | XX | KEEPTTL):
         # Redis propagates the command without GET; NX/XX/KEEPTTL stay.
@@ -151,6 +153,7 @@ def setnx(ks, argv):
     if ks.lookup_write(key) is not None:
         return 0
     ks.set(key, argv[2])
+    ks.notify("$", "set", key)
     _emit(ks, b"SETNX", key, argv[2])
     return 1
 
@@ -172,6 +175,7 @@ def getset(ks, argv):
     key, value = argv[1], argv[2]
     old = ks.get_string(key)
     ks.set(key, value)
+    ks.notify("$", "set", key)
     _emit(ks, b"SET", key, value)
     return old
 
@@ -181,6 +185,7 @@ def getdel(ks, argv):
     key = argv[1]
     old = ks.get_string(key)
     if old is not None and ks.delete(key):
+        ks.notify("g", "del", key)
         _emit(ks, b"DEL", key)
     return old
 
@@ -197,11 +202,14 @@ def getex(ks, argv):
         if flags & (EXAT | PXAT) and when <= ks.time.ms and not ks.shard.replica_mode:
             # checkAlreadyExpired: an absolute time in the past deletes the key
             if ks.delete(key):
+                ks.notify("g", "del", key)
                 _emit(ks, b"DEL", key)
         else:
             ks.set_expire(key, when)
+            ks.notify("g", "expire", key)
             _emit(ks, b"PEXPIREAT", key, b"%d" % when)
     elif flags & PERSIST and ks.persist(key):
+        ks.notify("g", "persist", key)
         _emit(ks, b"PERSIST", key)
     return v
 
@@ -263,6 +271,7 @@ def _op_append(ks, args):
     v = ks.lookup_write(key)
     if v is None:
         ks.set(key, tail)
+        ks.notify("$", "append", key)
         _emit(ks, b"APPEND", key, tail)
         return len(tail)
     if type(v) not in _STR_TYPES:
@@ -276,6 +285,7 @@ def _op_append(ks, args):
         ks.value_resized(before, value_memory(raw))
         _emit(ks, b"APPEND", key, tail)
     ks.signal_modified(key)
+    ks.notify("$", "append", key)
     return len(raw)
 
 
@@ -318,6 +328,7 @@ def _op_setrange(ks, args):
         raw[offset:offset + len(value)] = value
         ks.value_resized(before, value_memory(raw))
         ks.signal_modified(key)
+    ks.notify("$", "setrange", key)
     _emit(ks, b"SETRANGE", key, offset_arg, value)
     return len(raw)
 
@@ -344,6 +355,7 @@ def _incr(ks, key, delta, event):
     if new > INT64_MAX or new < INT64_MIN:
         raise _OVERFLOW
     ks.set(key, b"%d" % new, keep_ttl=True)
+    ks.notify("$", "incrby", key)
     ks.shard.emit(ks.index, event)
     return new
 
@@ -396,6 +408,7 @@ def incrbyfloat(ks, argv):
         raise _NAN_INF
     text = ld_format(total)
     ks.set(key, text, keep_ttl=True)
+    ks.notify("$", "incrbyfloat", key)
     _emit(ks, b"SET", key, text, b"KEEPTTL")
     return text
 
@@ -428,6 +441,7 @@ def _op_mset(ks, pairs):
     for key, value in pairs:
         ks.lookup_write(key)  # expire it first, as setKey's lookup does (emits DEL)
         ks.set(key, value)
+        ks.notify("$", "set", key)
     return None
 
 
@@ -457,8 +471,13 @@ def _mset_generic(client, argv, nx):
         for shard, pairs in groups.items():
             if shard.execute(_op_any_exists, db, [k for k, _ in pairs]):
                 return 0
-    for shard, pairs in groups.items():
-        shard.execute(_op_mset, db, pairs)
+    if len(groups) == 1:
+        for shard, pairs in groups.items():
+            shard.execute(_op_mset, db, pairs)
+    else:
+        # Key by key in argument order, so keyspace notifications come in Redis's order.
+        for i in range(1, len(argv), 2):
+            router.shard_for(argv[i]).execute(_op_mset, db, ((argv[i], argv[i + 1]),))
     # One event for the whole command keeps it atomic in the AOF / replica stream.
     router.shard_for(argv[1]).emit(db, (b"MSETNX" if nx else b"MSET",) + tuple(argv[1:]))
     return 1 if nx else OK

@@ -82,6 +82,7 @@ def evict_one(shards, policy, samples, now):
         if ks.delete(key):
             ks.shard.stats_evicted += 1
             ks.shard.emit(ks.index, (b"DEL", key))
+            ks.notify("e", "evicted", key)
             return max(before - ks.mem, 1)
     return 0
 

@@ -109,10 +109,14 @@ class Keyspace:
         v = self.buckets[i].get(key)
         if v is None:
             self.misses += 1
+            if self.shard.notifier is not None and getattr(self.shard.notifier, "key_misses", False):
+                self.shard.notifier(self.index, "m", "keymiss", key)
             return None
         if self.expires and key in self.expires and self.expires[key] < self.time.ms:
             if self._expire_now(key):
                 self.misses += 1
+                if self.shard.notifier is not None and getattr(self.shard.notifier, "key_misses", False):
+                    self.shard.notifier(self.index, "m", "keymiss", key)
                 return None
         self.hits += 1
         self.touch(key)
@@ -185,6 +189,8 @@ class Keyspace:
             self.mem += sizeof_bytes(key) + KEY_OVERHEAD + value_memory(value)
             if self.count > len(self.buckets) * BUCKET_LOAD:
                 self._grow()
+            if self.shard.notifier is not None and getattr(self.shard.notifier, "new_keys", False):
+                self.shard.notifier(self.index, "n", "new", key)   # class 'n' (dbAdd)
         else:
             self.mem += value_memory(value) - value_memory(old)
             if not keep_ttl and self.expires and key in self.expires:

@@ -1,0 +1,274 @@
+"""Pub/Sub on the unit-level server (task.Clock, no network): replies, delivery,
+subscribed-mode gate, RESET/disconnect cleanup and output buffer limits."""
+
+import hiredis
+import pytest
+from twisted.internet import task
+from twisted.internet.testing import StringTransport
+
+from redislite.commands import load_all
+from redislite.config import Config, config_set
+from redislite.protocol import Client, RedisProtocol
+from redislite.pubsub import get_hub
+from redislite.resp.encoder import encode
+from redislite.server import Server
+
+load_all()
+
+
+def frames(data, resp3=False):
+    """Decode every RESP frame in *data* (push frames come back as lists)."""
+    r = hiredis.Reader()
+    r.feed(data)
+    out = []
+    while True:
+        v = r.gets()
+        if v is False:
+            return out
+        out.append(v)
+
+
+@pytest.fixture
+def srv():
+    clock = task.Clock()
+    clock.advance(1_700_000_000)
+    return Server(Config.defaults(), clock)
+
+
+def mk(srv):
+    c = Client(srv)
+    srv.add_client(c)
+    return c
+
+
+def call(c, *args):
+    return encode(c.call(*args), c.resp3)
+
+
+def pushed(c):
+    data = b"".join(encode(v, c.resp3) for v in c.pushed)
+    c.pushed.clear()
+    return data
+
+
+def test_subscribe_replies_carry_running_count(srv):
+    a = mk(srv)
+    assert frames(call(a, "SUBSCRIBE", "a", "b", "a")) == [
+        [b"subscribe", b"a", 1], [b"subscribe", b"b", 2], [b"subscribe", b"a", 2]]
+    assert frames(call(a, "PSUBSCRIBE", "x*")) == [[b"psubscribe", b"x*", 3]]
+    assert frames(call(a, "SSUBSCRIBE", "s")) == [[b"ssubscribe", b"s", 1]]
+    assert a.subscribed
+
+
+def test_unsubscribe_with_nothing_subscribed_sends_null(srv):
+    a = mk(srv)
+    assert call(a, "UNSUBSCRIBE") == b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n"
+    assert call(a, "PUNSUBSCRIBE") == b"*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n"
+    assert call(a, "SUNSUBSCRIBE") == b"*3\r\n$12\r\nsunsubscribe\r\n$-1\r\n:0\r\n"
+    a.resp3 = True
+    assert call(a, "UNSUBSCRIBE") == b">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n"
+    assert not a.subscribed
+
+
+def test_unsubscribe_all_and_named(srv):
+    a = mk(srv)
+    call(a, "SUBSCRIBE", "a", "b")
+    assert frames(call(a, "UNSUBSCRIBE", "zz", "a")) == [
+        [b"unsubscribe", b"zz", 2], [b"unsubscribe", b"a", 1]]
+    assert frames(call(a, "UNSUBSCRIBE")) == [[b"unsubscribe", b"b", 0]]
+    assert not a.subscribed
+
+
+def test_shard_subscription_keeps_pubsub_mode(srv):
+    """Redis clears CLIENT_PUBSUB only when channels+patterns+shard channels is 0."""
+    a = mk(srv)
+    call(a, "SUBSCRIBE", "a")
+    call(a, "SSUBSCRIBE", "s")
+    call(a, "UNSUBSCRIBE")
+    assert a.subscribed
+    assert frames(call(a, "PING")) == [[b"pong", b""]]
+    assert call(a, "GET", "x").startswith(b"-ERR Can't execute 'get'")
+    call(a, "SUNSUBSCRIBE")
+    assert not a.subscribed
+    assert call(a, "PING") == b"+PONG\r\n"
+
+
+def test_publish_delivers_channel_then_patterns(srv):
+    a, b, p = mk(srv), mk(srv), mk(srv)
+    call(a, "SUBSCRIBE", "news")
+    call(b, "PSUBSCRIBE", "n*", "*s")
+    assert p.call("PUBLISH", "news", "hi") == 3
+    assert frames(pushed(a)) == [[b"message", b"news", b"hi"]]
+    assert frames(pushed(b)) == [[b"pmessage", b"n*", b"news", b"hi"],
+                                 [b"pmessage", b"*s", b"news", b"hi"]]
+    assert p.call("PUBLISH", "other", "x") == 0
+    assert p.call("SPUBLISH", "news", "x") == 0
+
+
+def test_resp3_push_frames(srv):
+    a, p = mk(srv), mk(srv)
+    a.resp3 = True
+    assert call(a, "SUBSCRIBE", "c") == b">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n"
+    p.call("PUBLISH", "c", "m")
+    assert pushed(a) == b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n"
+    # RESP3 clients are not gated in pub/sub mode
+    assert call(a, "GET", "x") == b"_\r\n"
+    assert call(a, "PING") == b"+PONG\r\n"
+
+
+def test_sharded_pubsub(srv):
+    a, p = mk(srv), mk(srv)
+    call(a, "SSUBSCRIBE", "s1", "s2")
+    assert p.call("SPUBLISH", "s1", "m") == 1
+    assert frames(pushed(a)) == [[b"smessage", b"s1", b"m"]]
+    assert p.call("PUBLISH", "s1", "m") == 0
+    assert p.call("PUBSUB", "SHARDCHANNELS") == [b"s1", b"s2"]
+    assert p.call("PUBSUB", "SHARDNUMSUB", "s1", "x") == [b"s1", 1, b"x", 0]
+    assert frames(call(a, "SUNSUBSCRIBE", "s1")) == [[b"sunsubscribe", b"s1", 1]]
+
+
+def test_pubsub_introspection(srv):
+    a, b, p = mk(srv), mk(srv), mk(srv)
+    call(a, "SUBSCRIBE", "abc", "abd", "x")
+    call(b, "SUBSCRIBE", "abc")
+    call(a, "PSUBSCRIBE", "p*")
+    call(b, "PSUBSCRIBE", "p*", "q*")
+    assert sorted(p.call("PUBSUB", "CHANNELS")) == [b"abc", b"abd", b"x"]
+    assert sorted(p.call("PUBSUB", "CHANNELS", "ab?")) == [b"abc", b"abd"]
+    assert p.call("PUBSUB", "NUMSUB", "abc", "x", "none") == [b"abc", 2, b"x", 1, b"none", 0]
+    assert p.call("PUBSUB", "NUMSUB") == []
+    assert p.call("PUBSUB", "NUMPAT") == 2
+    assert p.call("PUBSUB", "CHANNELS", "a", "b").message == (
+        "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.")
+    assert p.call("PUBSUB", "NUMPAT", "x").message == (
+        "ERR wrong number of arguments for 'pubsub|numpat' command")
+
+
+def test_reset_and_disconnect_clean_up(srv):
+    a, b, p = mk(srv), mk(srv), mk(srv)
+    call(a, "SUBSCRIBE", "c")
+    call(a, "PSUBSCRIBE", "*")
+    call(b, "SUBSCRIBE", "c")
+    assert p.call("RESET").text == "RESET"
+    assert call(a, "RESET") == b"+RESET\r\n"
+    assert not a.subscribed and not a.channels and not a.patterns
+    assert p.call("PUBSUB", "NUMSUB", "c") == [b"c", 1]
+    assert p.call("PUBSUB", "NUMPAT") == 0
+    srv.remove_client(b)            # what connectionLost / CLIENT KILL do
+    assert p.call("PUBSUB", "NUMSUB", "c") == [b"c", 0]
+    assert p.call("PUBSUB", "CHANNELS") == []
+
+
+def test_pathological_pattern_is_fast(srv):
+    import time
+    a, p = mk(srv), mk(srv)
+    call(a, "PSUBSCRIBE", "*a" * 50 + "b")
+    start = time.perf_counter()
+    for _ in range(20):
+        assert p.call("PUBLISH", "a" * 5000, "m") == 0
+    assert time.perf_counter() - start < 1.0
+
+
+# -- protocol level: self-delivery order and output buffer limits ----------------------------
+class _Transport(StringTransport):
+    """A StringTransport that looks like a TCP transport holding unsent bytes."""
+
+    def __init__(self):
+        super().__init__()
+        self.dataBuffer = b""
+        self._tempDataLen = 0
+        self.aborted = False
+
+    def write(self, data):
+        super().write(data)
+        if self.stalled:
+            self._tempDataLen += len(data)
+
+    def abortConnection(self):
+        self.aborted = True
+
+    stalled = False
+
+
+def connect(srv):
+    proto = RedisProtocol(srv)
+    t = _Transport()
+    proto.makeConnection(t)
+    return proto, t
+
+
+def cmd(*args):
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def test_message_to_self_keeps_reply_order(srv):
+    a, t = connect(srv)
+    a.dataReceived(cmd(b"HELLO", b"3") + cmd(b"SUBSCRIBE", b"c"))
+    t.clear()
+    a.dataReceived(cmd(b"GET", b"x") + cmd(b"PUBLISH", b"c", b"self") + cmd(b"PING"))
+    assert t.value() == (b"_\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$4\r\nself\r\n:1\r\n+PONG\r\n")
+
+
+def _limits(srv, text):
+    srv.apply_config(config_set(srv.config, [("client-output-buffer-limit", text)]))
+
+
+def test_hard_output_limit_drops_slow_subscriber(srv):
+    _limits(srv, "pubsub 10kb 0 0")
+    sub, t = connect(srv)
+    sub.dataReceived(cmd(b"SUBSCRIBE", b"c"))
+    t.stalled = True
+    pub = mk(srv)
+    for i in range(100):
+        pub.call("PUBLISH", "c", "x" * 200)
+        if t.aborted:
+            break
+    assert t.aborted and sub.closing
+    assert 10 * 1024 <= t._tempDataLen < 11 * 1024
+    assert pub.call("PUBSUB", "NUMSUB", "c") == [b"c", 0]
+    assert pub.call("PUBLISH", "c", "more") == 0
+    assert sub.id not in srv.clients
+
+
+def test_soft_output_limit_needs_time(srv):
+    _limits(srv, "pubsub 0 1kb 5")
+    clock = srv.reactor
+    sub, t = connect(srv)
+    sub.dataReceived(cmd(b"SUBSCRIBE", b"c"))
+    t.stalled = True
+    pub = mk(srv)
+    for _ in range(20):
+        pub.call("PUBLISH", "c", "x" * 200)
+    assert not t.aborted                  # over the soft limit, but not for 5 s yet
+    clock.advance(5)
+    pub.call("PUBLISH", "c", "x")
+    assert not t.aborted                  # exactly 5 s: Redis needs more than that
+    clock.advance(1)
+    pub.call("PUBLISH", "c", "x")
+    assert t.aborted
+
+
+def test_soft_limit_clock_resets_when_drained(srv):
+    _limits(srv, "pubsub 0 1kb 5")
+    clock = srv.reactor
+    sub, t = connect(srv)
+    sub.dataReceived(cmd(b"SUBSCRIBE", b"c"))
+    t.stalled = True
+    pub = mk(srv)
+    for _ in range(10):
+        pub.call("PUBLISH", "c", "x" * 200)
+    clock.advance(3)
+    t._tempDataLen = 0                     # the subscriber caught up
+    pub.call("PUBLISH", "c", "x")
+    clock.advance(3)
+    for _ in range(10):
+        pub.call("PUBLISH", "c", "x" * 200)
+    assert not t.aborted
+
+
+def test_normal_class_has_no_limit_by_default(srv):
+    sub, t = connect(srv)
+    sub.dataReceived(cmd(b"HELLO", b"3") + cmd(b"CLIENT", b"TRACKING", b"on"))
+    t.stalled = True
+    t._tempDataLen = 1 << 30
+    assert get_hub(srv).check_output_limit(sub) is False
