@@ -82,7 +82,7 @@ class _Api:
     """The Lua-side helper functions, fetched once."""
 
     def __init__(self, table):
-        for key in ("new_eval_env", "new_function_env", "compile", "run", "run_function", "run_load",
+        for key in ("new_eval_env", "new_function_env", "compile", "run", "run_function", "run_load", "reset_hook",
                     "error_table", "is_function", "is_table", "is_null", "lua_is_number", "to_number",
                     "tostring", "objlen"):
             setattr(self, key, table[key.encode()])
@@ -218,6 +218,8 @@ class Engine:
         except _LuaError as e:  # pragma: no cover - defensive: errors are caught in Lua
             return ReplyError("ERR Error running script %s, %.100s" % (run.name, e))
         finally:
+            if run.killed:
+                self.api.reset_hook()
             bus.muted = muted
             bus.release()
             self.run_ctx = None

@@ -524,13 +524,16 @@ local py_tick = P.tick
 local KILLED = "Script killed by user with SCRIPT KILL..."
 local count_hook
 local function kill_hook()
-  error_(error_table(KILLED))
+  -- raise only on a user line: never inside the error handler or our own code
+  local i = getinfo(2, "S")
+  if i and i.what ~= "C" and i.source ~= INTERNAL then
+    error_(error_table(KILLED))
+  end
 end
 count_hook = function()
   if py_tick() then
     -- as Redis: fire on every line from now on, so pcall cannot swallow the kill
     sethook(kill_hook, "l")
-    error_(error_table(KILLED))
   end
 end
 sethook(count_hook, "", 100000)
@@ -595,6 +598,7 @@ function API.run_load(f)
 end
 
 function API.error_table(s) return error_table(s) end
+function API.reset_hook() sethook(count_hook, "", 100000) end
 function API.is_function(v) return type_(v) == "function" end
 function API.is_table(v) return type_(v) == "table" end
 function API.is_null(v) return rawequal_(v, cjson_null) end
