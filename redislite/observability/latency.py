@@ -373,7 +373,12 @@ class Introspection:
             if m.closing:
                 del self.monitors[cid]
                 continue
-            m.send(reply)
+            if m is client and getattr(m, "transport", None) is not None:
+                # A monitor's own command: Redis puts the line after the command's
+                # reply, which our protocol writes only after this returns.
+                self.server.reactor.callLater(0, m.send, reply)
+            else:
+                m.send(reply)
 
     # -- reading ----------------------------------------------------------------------
     def histogram(self, spec):
