@@ -782,7 +782,8 @@ def _op_randmember(ks, args):
     if count < 0:
         return z.random_pairs(-count, unique=False)
     if count >= len(z):
-        return list(z)
+        # the whole set, in zuiNext's order: from the highest score down
+        return [(m, sc) for sc, m in reversed(z.sl)]
     return z.random_pairs(count, unique=True)
 
 
@@ -800,7 +801,7 @@ def zrandmember(client, argv):
     if n > 4 or (n == 4 and argv[3].lower() != b"withscores"):
         raise _SYNTAX
     withscores = n == 4
-    if withscores and count < -(_LONG_MAX // 2):
+    if withscores and (count < -(_LONG_MAX // 2) or count > _LONG_MAX // 2):
         raise _RANGE
     pairs = _run(client, key, _op_randmember, (key, count, withscores))
     if withscores:

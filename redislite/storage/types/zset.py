@@ -98,6 +98,29 @@ def lex_lte_max(member, hi):
     return member < hi[0] if hi[1] else member <= hi[0]
 
 
+def _lex_cmp(a, b):
+    """sdscmplex: compare two lex bounds' strings, with -/+ as the extremes."""
+    a = a if a is LEX_MIN or a is LEX_MAX else a[0]
+    b = b if b is LEX_MIN or b is LEX_MAX else b[0]
+    if a is b:
+        return 0
+    if a is LEX_MIN or b is LEX_MAX:
+        return -1
+    if a is LEX_MAX or b is LEX_MIN:
+        return 1
+    return (a > b) - (a < b)
+
+
+def _lex_in_range(sl, lo, hi):
+    """zslIsInLexRange: the range is not empty by itself, the last member is
+    >= min and the first is <= max (checked on the ends, as Redis does)."""
+    c = _lex_cmp(lo, hi)
+    if c > 0 or (c == 0 and ((lo is not LEX_MIN and lo is not LEX_MAX and lo[1])
+                             or (hi is not LEX_MIN and hi is not LEX_MAX and hi[1]))):
+        return False
+    return lex_gte_min(sl[-1][1], lo) and lex_lte_max(sl[0][1], hi)
+
+
 class ZSet:
     """A sorted set: dict member->score plus a SortedList of (score, member)."""
 
@@ -292,7 +315,7 @@ class ZSet:
         """
         sl = self.sl
         n = len(sl)
-        if not n:
+        if not n or not _lex_in_range(sl, lo, hi):
             return 0, 0
         first = sl[0][0]
         if first == sl[-1][0]:
@@ -344,6 +367,8 @@ class ZSet:
         sl = self.sl
         n = len(sl)
         if n and self.listpack and sl[0][0] != sl[-1][0]:
+            if not _lex_in_range(sl, lo, hi):
+                return 0, 0
             j = n
             while j > 0 and not lex_lte_max(sl[j - 1][1], hi):
                 j -= 1
