@@ -131,27 +131,34 @@ def _lanes(data, width):
     return struct.unpack("<%dQ" % LANES, inter)
 
 
+def _tables_for(width):
+    tables = _TABLES.get(width)
+    if tables is None:
+        if len(_TABLES) > 8:
+            _TABLES.clear()
+        tables = _TABLES[width] = _tables(_zeros_op(width))
+    return tables
+
+
 def crc64(data, crc=0):
     """CRC-64 of *data* continuing from *crc* (0 to start).
 
-    Big inputs go through in blocks of LANES x WIDTH bytes so the strided
-    gathers stay inside the CPU cache.
+    Big inputs go through in blocks of LANES x WIDTH bytes (the strided
+    gathers stay inside the CPU cache); a shorter remainder uses one narrower
+    block, and only the last < LANES bytes take the byte loop.
     """
     n = len(data)
     if n < _SMALL:
         return _slow(crc, data)
     if not isinstance(data, bytes):
         data = bytes(data)
-    block = LANES * WIDTH
-    tables = _TABLES.get(WIDTH)
-    if tables is None:
-        tables = _TABLES[WIDTH] = _tables(_zeros_op(WIDTH))
-    t0, t1, t2, t3, t4, t5, t6, t7 = tables
     acc = crc
     pos = 0
-    while n - pos >= block:
-        crcs = _lanes(data[pos:pos + block], WIDTH)
-        for c in crcs:
+    while n - pos >= LANES * 16:
+        width = min(WIDTH, (n - pos) // LANES)
+        block = LANES * width
+        t0, t1, t2, t3, t4, t5, t6, t7 = _tables_for(width)
+        for c in _lanes(data[pos:pos + block], width):
             acc = (t0[acc & 0xFF] ^ t1[(acc >> 8) & 0xFF] ^ t2[(acc >> 16) & 0xFF]
                    ^ t3[(acc >> 24) & 0xFF] ^ t4[(acc >> 32) & 0xFF] ^ t5[(acc >> 40) & 0xFF]
                    ^ t6[(acc >> 48) & 0xFF] ^ t7[acc >> 56]) ^ c
