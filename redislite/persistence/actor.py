@@ -362,15 +362,16 @@ class Persistence:
             return _rdb.iter_snapshot(server, server.databases, aux, self._functions(),
                                       self.config["rdbcompression"], self.config["rdbchecksum"],
                                       key_delay_us=self.config["rdb-key-save-delay"])
-        return rewrite_commands(server)
+        return rewrite_commands(server, self._functions())
 
     def _functions(self):
         try:
             from ..commands import functions as fmod
         except ImportError:
             return []
-        fn = getattr(fmod, "rdb_dump_libraries", None)
-        return list(fn(self.server)) if fn is not None else []
+        fn = getattr(fmod, "dump_libraries", None)
+        return [bytes(c) if not isinstance(c, bytes) else c
+                for c in (fn(self.server) if fn is not None else [])]
 
     def start_aof(self):
         """CONFIG SET appendonly yes: start logging and rewrite a base, as Redis's startAppendOnly."""
@@ -791,10 +792,10 @@ class Persistence:
 
 
 # -- a RESP base file (aof-use-rdb-preamble no) ------------------------------------------------
-def rewrite_commands(server):
+def rewrite_commands(server, functions=()):
     """The data set as commands, one reconstructing command per key (plus PEXPIREAT)."""
     enc = _aof.encode
-    out = []
+    out = [enc((b"FUNCTION", b"LOAD", code)) for code in functions]
     size = 0
     for db in range(server.databases):
         first = True

@@ -200,13 +200,13 @@ class Loader:
             from ..commands import functions as fmod
         except ImportError:
             fmod = None
-        fn = getattr(fmod, "rdb_load_library", None) if fmod is not None else None
+        fn = getattr(fmod, "load_libraries", None) if fmod is not None else None
         if fn is None:
             self.log("a function library in %s at offset %d was kept aside: FUNCTION is not "
                      "available in this build" % (path, offset))
             return
         try:
-            fn(self.server, code)
+            fn(self.server, [code])
         except Exception as e:
             raise LoadError("Bad function library in %s at offset %d: %s" % (path, offset, e)) from None
 
