@@ -566,3 +566,15 @@ def test_one_modification_signal_per_key_and_command(env):
         seen.clear()
         env.call(*args)
         assert seen == expected, args
+
+
+def test_retry_prefers_the_ready_key(env):
+    """Redis serves a waiter from the key that became ready (serveClientsBlockedOnListKey);
+    the retry takes it when blocking.py passes it, else scans the keys in order."""
+    from redislite.commands.lists import _retry_pop
+    env.call("RPUSH", "ka", "a")
+    env.call("RPUSH", "kb", "b")
+    retry = _retry_pop(env.c, [b"ka", b"kb"], True, None)
+    assert retry(b"kb") == [b"kb", b"b"]
+    assert retry() == [b"ka", b"a"]
+    assert retry() is None
