@@ -306,18 +306,36 @@ class Introspection:
 
     # -- the observer ------------------------------------------------------------------
     def make_observer(self):
-        """A closure for ``server.command_observers``; the common path is a few
-        attribute reads, one bucket computation and one dict increment."""
+        """A closure for ``server.command_observers``.
+
+        The common path is one identity check of the config, one bucket index
+        computation and one dict increment; every value it reads is a closure
+        cell (no attribute lookups), since this runs after every command."""
         server = self.server
         hists = self.hists
+        monitors = self.monitors
+        auth_listeners = self.auth_listeners
         me = self
+        blocked = _BLOCKED
+        reply_error = ReplyError
+        cfg = track = slow_usec = lat_usec = None
+
+        def load():
+            nonlocal cfg, track, slow_usec, lat_usec
+            me.refresh()
+            cfg = me.cfg
+            track = me.track
+            slow_usec = me.slow_usec
+            lat_usec = me.latency_threshold_ms * 1000 if me.latency_threshold_ms else math.inf
+
+        load()
 
         def observe(client, spec, argv, usec, reply):
-            if server.config is not me.cfg:
-                me.refresh()
-            if reply is _BLOCKED:
+            if server.config is not cfg:
+                load()
+            if reply is blocked:
                 return
-            if me.track:
+            if track:
                 h = hists.get(spec)
                 if h is None:
                     h = hists[spec] = {}
@@ -325,14 +343,14 @@ class Introspection:
                 n = ns.bit_length()
                 i = ns if n <= 6 else ((n - 6) << 5) + (ns >> (n - 6))
                 h[i] = h.get(i, 0) + 1
-            if usec >= me.slow_usec:
+            if usec >= slow_usec:
                 me.slow(client, spec, argv, usec)
-            if me.monitors:
+            if monitors:
                 me.feed(client, spec, argv)
-            if me.latency_threshold_ms and usec >= me.latency_threshold_ms * 1000:
+            if usec >= lat_usec:
                 me.latency_sample(spec, usec)
-            if type(reply) is ReplyError and me.auth_listeners and spec.fullname in ("auth", "hello"):
-                for fn in me.auth_listeners:
+            if auth_listeners and type(reply) is reply_error and spec.fullname in ("auth", "hello"):
+                for fn in auth_listeners:
                     fn(client, argv, reply)
         return observe
 
