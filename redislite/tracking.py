@@ -137,7 +137,7 @@ class Tracker:
         # CLIENT CACHING applies to the next command only (kept across CLIENT
         # subcommands and while queueing a MULTI, as Redis's resetClient).
         if st.caching and (spec.parent is None or spec.parent.fullname != "client") \
-                and client.multi is None:
+                and client.multi is None and not client.no_block:
             st.caching = False
 
     def client_gone(self, client):

@@ -542,6 +542,8 @@ def _op_put(ks, args):
     *notes* are the keyspace notifications ``(class, event, key)`` the command
     fires once the value is in place (rename_from/rename_to, copy_to)."""
     key, value, when, access, event, event_db, notes = args
+    if ks.peek(key) is not None:
+        ks.delete(key)      # RENAME/COPY REPLACE: dbDelete then dbAdd, so 'new' fires
     ks.set(key, value)
     if when is not None:
         ks.set_expire(key, when)
