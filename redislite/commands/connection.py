@@ -262,22 +262,39 @@ def _flags(client):
     return "".join(f) or "N"
 
 
+def _buffers(client):
+    """(qbuf, oll, omem): the parser's held partial command, and what the transport
+    still queues for the client (we write at once, so obl is always 0)."""
+    parser = getattr(client, "parser", None)
+    pbuf = getattr(parser, "_pbuf", None)
+    qbuf = len(pbuf) if pbuf else 0
+    t = getattr(client, "transport", None)
+    oll = omem = 0
+    if t is not None:
+        data = getattr(t, "dataBuffer", b"") or b""
+        temp = getattr(t, "_tempDataBuffer", None) or ()
+        omem = len(data) + (getattr(t, "_tempDataLen", 0) or 0)
+        oll = len(temp) + (1 if data else 0)
+    return qbuf, oll, omem
+
+
 def client_info_string(client, now):
     """One CLIENT LIST line (no newline), fields in Redis 7.0.15's order.
 
-    Buffer and memory figures are plausible constants: we do not track them per
-    connection."""
+    qbuf, oll and omem are real (parser and transport buffers); the allocator
+    figures (qbuf-free, argv-mem, rbs...) are plausible constants."""
     sub, psub, ssub = sub_counts(client)
     multi = -1 if client.multi is None else len(client.multi)
     name = client.name.decode("utf-8", "surrogateescape") if client.name else ""
+    qbuf, oll, omem = _buffers(client)
     return (
         "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
-        "ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 "
-        "oll=0 omem=0 tot-mem=2048 events=r cmd=%s user=%s redir=-1 resp=%d" % (
+        "ssub=%d multi=%d qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 "
+        "oll=%d omem=%d tot-mem=%d events=r cmd=%s user=%s redir=-1 resp=%d" % (
             client.id, client.addr, client.laddr, client.fd, name,
             max(0, int(now - client.created)), max(0, int(now - client.last_interaction)),
-            _flags(client), client.db, sub, psub, ssub, multi, client.last_cmd, client.user,
-            3 if client.resp3 else 2))
+            _flags(client), client.db, sub, psub, ssub, multi, qbuf, oll, omem,
+            2048 + qbuf + omem, client.last_cmd, client.user, 3 if client.resp3 else 2))
 
 
 @command("client|id")
