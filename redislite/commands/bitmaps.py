@@ -2,8 +2,8 @@
 
 Bit 0 is the most significant bit of the first byte.  Whole-buffer work uses C
 primitives instead of Python loops per bit or byte: population counts with
-``int.bit_count`` over big-int chunks, BITPOS with a compiled ``[^\\x00]`` /
-``[^\\xff]`` regex scan, BITOP with one big-int operation per source, and LCS
+``int.bit_count`` over big-int chunks, BITPOS by skipping all-0 / all-1 chunks
+with a memcmp, BITOP with one big-int operation per source, and LCS
 with the bit-parallel (Allison-Dix / Hyyrö) algorithm over big ints, which
 also answers Redis's backtracking questions from the stored row vectors.
 
@@ -12,8 +12,6 @@ changed or the string grew, BITOP verbatim when it stored or deleted the
 destination.  A write that creates or grows a string stores a ``bytearray``
 (Redis's "raw" encoding), as do BITOP results.
 """
-
-import re
 
 from .. import errors
 from ..errors import ReplyError
@@ -34,8 +32,6 @@ _BF_OVERFLOW = ReplyError(errors.BITFIELD_OVERFLOW)
 _STR_TYPES = (bytes, bytearray)
 _MASK64 = (1 << 64) - 1
 _CHUNK = 1 << 20
-_NOT_ZERO = re.compile(rb"[^\x00]")
-_NOT_FF = re.compile(rb"[^\xff]")
 
 
 def _c_string(b):
@@ -215,15 +211,30 @@ def bitcount(ks, argv):
     return count
 
 
+_SCAN = 1 << 16
+_ZEROS = bytes(_SCAN)
+_ONES = b"\xff" * _SCAN
+
+
 def _bitpos_scan(v, start, nbytes, bit):
     """redisBitpos over v[start:start+nbytes]: the first *bit* relative to start,
-    -1 if looking for 1 and there is none, nbytes*8 if looking for 0 and there is none."""
-    m = (_NOT_ZERO if bit else _NOT_FF).search(v, start, start + nbytes)
-    if m is None:
-        return -1 if bit else nbytes << 3
-    i = m.start()
-    b = v[i] if bit else v[i] ^ 0xFF
-    return ((i - start) << 3) + 8 - b.bit_length()
+    -1 if looking for 1 and there is none, nbytes*8 if looking for 0 and there is none.
+    Chunks equal to all-0 / all-1 are skipped with a memcmp; the first other chunk
+    is searched as one big int."""
+    skip = _ZEROS if bit else _ONES
+    end = start + nbytes
+    i = start
+    while i < end:
+        j = min(i + _SCAN, end)
+        chunk = v[i:j]
+        if chunk != (skip if j - i == _SCAN else skip[:j - i]):
+            width = len(chunk) << 3
+            x = int.from_bytes(chunk, "big")
+            if not bit:
+                x ^= (1 << width) - 1
+            return ((i - start) << 3) + width - x.bit_length()
+        i = j
+    return -1 if bit else nbytes << 3
 
 
 @command("bitpos", shard_op=True)

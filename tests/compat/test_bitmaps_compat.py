@@ -300,8 +300,8 @@ def test_lcs_random(p):
 
 def test_lcs_large(p):
     rng = random.Random(4)
-    a = bytes(rng.choice(b"acgt") for _ in range(3000))
-    b = bytes(rng.choice(b"acgt") for _ in range(2500))
+    a = bytes(rng.choice(b"acgt") for _ in range(1500))
+    b = bytes(rng.choice(b"acgt") for _ in range(1200))
     run(p, ("SET", "x", a), ("SET", "y", b), ("LCS", "x", "y", "LEN"), ("LCS", "x", "y"),
         ("LCS", "x", "y", "IDX", "MINMATCHLEN", "5", "WITHMATCHLEN"))
     big = b"z" * 12000

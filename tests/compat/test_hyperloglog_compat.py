@@ -215,7 +215,7 @@ class HllMachine(DifferentialMachine):
     def pfadd(self, k, els):
         self.pair.same("PFADD", k, *els)
 
-    @rule(k=keys, n=st.integers(50, 400), seed=st.integers(0, 10 ** 6))
+    @rule(k=keys, n=st.integers(20, 200), seed=st.integers(0, 10 ** 6))
     def pfadd_many(self, k, n, seed):
         self.pair.same("PFADD", k, *elements(random.Random(seed), n))
 
