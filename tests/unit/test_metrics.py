@@ -389,3 +389,25 @@ def test_catrepr_matches_sdscatrepr():
     assert lat.catrepr(b"") == b'""'
     assert lat.catrepr(b'\\"\n\r\t\x07\x08\x00\x1f\x7f\x80') == \
         b'"\\\\\\"\\n\\r\\t\\a\\b\\x00\\x1f\\x7f\\x80"'
+
+
+# -- docs/operations.md -----------------------------------------------------------------------
+def test_operations_doc_dashboard_uses_real_metrics(server, client):
+    import json
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "operations.md")
+    text = open(path, encoding="utf-8").read()
+    dashboard = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
+    client.call("SET", "a", "1")
+    client.call("GET")                     # an error, so redislite_errors_total has a sample
+    body, _ = Metrics(server).render()
+    fams = list(text_string_to_metric_families(body.decode()))
+    exported = {s.name for f in fams for s in f.samples} | {f.name for f in fams}
+    used = set()
+    for panel in dashboard["panels"]:
+        for t in panel["targets"]:
+            used.update(re.findall(r"redislite_[a-z_]+", t["expr"]))
+    assert used and used <= exported, used - exported
+    documented = set(re.findall(r"`(redislite_[a-z_]+)`", text))
+    families = {f.name for f in text_string_to_metric_families(body.decode())}
+    assert {n[:-6] if n.endswith("_total") else n for n in documented} >= families - {"redislite_master_link_up"}
