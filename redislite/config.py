@@ -497,7 +497,7 @@ _bool("metrics", "yes", effect=STARTUP, flags=("redislite",), **IMM,
       doc="Expose Prometheus metrics at /metrics on the HTTP listener.")
 _str("http-token", "", effect=LIVE, flags=("redislite", "sensitive"),
      doc="Bearer token the HTTP API requires (besides requirepass, whose password also works).")
-_mem("http-max-body", 1, LLONG_MAX, "16mb", effect=LIVE, flags=("redislite",),
+_mem("http-max-body", 1, LLONG_MAX, "16mb", effect=LIVE, flags=("redislite", "hidden"),
      doc="Largest accepted HTTP request body; bigger requests get 413 and are never buffered to disk.")
 _str("http-cors-origin", "", effect=LIVE, flags=("redislite",),
      doc="Origin allowed by CORS on the HTTP API ('*' for any); empty sends no CORS headers.")
