@@ -41,6 +41,7 @@ def get_hub(server):
     hub = server.__dict__.get("pubsub_hub")
     if hub is None:
         hub = server.pubsub_hub = Hub(server)
+        server.pubsub_counts = hub.counts     # read by info.py (INFO stats)
         hooks = getattr(server, "disconnect_hooks", None)
         if hooks is not None:
             hooks.append(hub.drop_client)
@@ -274,3 +275,7 @@ class Hub:
 
     def numpat(self):
         return len(self.patterns)
+
+    def counts(self):
+        """(pubsub_channels, pubsub_patterns, pubsubshard_channels) for INFO."""
+        return len(self.channels), len(self.patterns), len(self.shard_channels)

@@ -272,3 +272,14 @@ def test_normal_class_has_no_limit_by_default(srv):
     t.stalled = True
     t._tempDataLen = 1 << 30
     assert get_hub(srv).check_output_limit(sub) is False
+
+
+def test_info_stats_counts(srv):
+    a = mk(srv)
+    call(a, "SUBSCRIBE", "c1", "c2")
+    call(a, "PSUBSCRIBE", "p*")
+    call(a, "SSUBSCRIBE", "s")
+    info = mk(srv).call("INFO", "stats")
+    text = info if isinstance(info, str) else info.decode()
+    assert "pubsub_channels:2" in text and "pubsub_patterns:1" in text
+    assert "pubsubshard_channels:1" in text
