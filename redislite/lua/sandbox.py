@@ -453,7 +453,8 @@ local LIBS = {
   coroutine = protect(coroutine_), cjson = protect(cjson), cmsgpack = protect(cmsgpack),
   struct = protect(struct), bit = protect(bit),
 }
-string_meta_proxy = protect(getmetatable_(""))
+-- getmetatable("") must not hand out the real string library table
+string_meta_proxy = protect({__index = LIBS.string})
 
 local function base_globals(env_ref)
   local G = {
