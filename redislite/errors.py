@@ -75,6 +75,14 @@ LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
 LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 LIST_NUMKEYS = "ERR numkeys should be greater than 0"
 LIST_COUNT_POSITIVE = "ERR count should be greater than 0"
+# --- hashes / sets (commands/hashes.py, commands/sets.py) --------------------------
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+VALUE_NAN_OR_INF = "ERR value is NaN or Infinity"
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
+LONG_RANGE = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+NUMKEYS_GT_ARGS = "ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 # --- connection / server commands (connection.py, server.py) -------------------
 HELLO_PROTO_NOT_INT = "ERR Protocol version is not an integer or out of range"
 HELLO_SYNTAX = "ERR Syntax error in HELLO option '%s'"
@@ -107,7 +115,6 @@ HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
 PFDEBUG_NO_KEY = "ERR The specified key does not exist"
 PFDEBUG_NOT_SPARSE = "ERR HLL encoding is not sparse"
 PFDEBUG_UNKNOWN = "ERR Unknown PFDEBUG subcommand '%s'"
-
 
 
 def err(message, *args):
