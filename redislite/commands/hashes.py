@@ -54,6 +54,10 @@ _OUT_OF_RANGE = ReplyError(errors.VALUE_OUT_OF_RANGE)
 #: HRANDFIELD_SUB_STRATEGY_MUL
 _SUB_STRATEGY_MUL = 3
 _HALF_LONG = INT64_MAX // 2
+#: Repetition sampling (negative counts) builds the whole reply in memory; Redis
+#: streams it and would exhaust memory just the same for absurd counts, so past
+#: this many elements we refuse with "value is out of range" instead of dying.
+MAX_SAMPLES = 1 << 24
 _EMPTY_SCAN = [b"0", []]
 
 _limits_cache = [None, None]
@@ -440,6 +444,8 @@ def hrandfield(client, argv):
     if withvalues and (count < -_HALF_LONG or count > _HALF_LONG):
         raise _OUT_OF_RANGE
     uniq = count >= 0
+    if not uniq and -count > MAX_SAMPLES:
+        raise _OUT_OF_RANGE
     items = _on_shard(client, _op_hrandfield_items, key, (key, abs(count), uniq, withvalues))
     if items is None:
         return []

@@ -38,7 +38,7 @@ from ..errors import ReplyError
 from ..resp.encoder import Set
 from ..storage.types.set import SetValue, max_intset_from
 from .args import INT64_MAX, to_int
-from .hashes import cstr, parse_scan_args
+from .hashes import MAX_SAMPLES, cstr, parse_scan_args
 from .keys import parse_scan_cursor
 from .registry import command
 
@@ -50,6 +50,7 @@ _LONG_RANGE = ReplyError(errors.LONG_RANGE)
 _NUMKEYS = ReplyError(errors.LIST_NUMKEYS)
 _NUMKEYS_GT_ARGS = ReplyError(errors.NUMKEYS_GT_ARGS)
 _LIMIT_NEGATIVE = ReplyError(errors.LIMIT_NEGATIVE)
+_OUT_OF_RANGE = ReplyError(errors.VALUE_OUT_OF_RANGE)
 
 #: SPOP_MOVE_STRATEGY_MUL and SRANDMEMBER_SUB_STRATEGY_MUL
 _SPOP_MOVE_MUL = 5
@@ -281,6 +282,8 @@ def _srandmember_count(ks, argv):
         raise _LONG_RANGE
     uniq = count >= 0
     count = abs(count)
+    if not uniq and count > MAX_SAMPLES:     # see hashes.MAX_SAMPLES
+        raise _OUT_OF_RANGE
     s = _read(ks, argv[1])
     if s is None or count == 0:
         return []
