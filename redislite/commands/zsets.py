@@ -20,6 +20,7 @@ BZPOPMAX become ``ZPOPMIN|ZPOPMAX key``.
 
 import math
 import random
+import re
 
 from .. import errors
 from ..blocking import block, parse_timeout, signal_key_ready
@@ -100,8 +101,16 @@ def _strtod(s):
     return v, False
 
 
+#: Plain decimal numbers: the common case, parsed without the generic strtod emulation.
+_DECIMAL = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
+
+
 def parse_score(arg, error=_NOT_FLOAT):
     """getDoubleFromObject (string2d): strict, no blanks, no overflow, no NaN."""
+    if _DECIMAL(arg) is not None:
+        v = float(arg)
+        if v != 0 and v - v == 0:        # finite and non-zero: no ERANGE possible
+            return v
     r = _strtod(bytes(arg))
     if r is None or r[1] or r[0] != r[0]:
         raise error
@@ -116,6 +125,8 @@ def _range_item(arg):
     ex = s[:1] == b"("
     if ex:
         s = s[1:]
+    if _DECIMAL(s) is not None:
+        return float(s), ex
     t = s.lstrip(_SPACES)
     if not t:
         # strtod("") converts nothing and leaves end at the terminator: 0.
@@ -188,7 +199,7 @@ def _run(client, key, op, args):
 
 
 def _emit(ks, argv):
-    ks.shard.emit(ks.index, tuple(bytes(a) for a in argv))
+    ks.shard.emit(ks.index, tuple(argv))
 
 
 def _touched(ks, key, z, old_mem):

@@ -5,14 +5,17 @@ Layout: ``scores`` is a dict member -> score (O(1) ZSCORE / membership) and
 orders exactly as Redis's skiplist does (score, then memcmp of the member;
 Python ``bytes`` compare with memcmp).  Rank and score/lex ranges are a bisect
 (O(log n)) plus an ``islice`` of the m results, i.e. O(log n + m) like the
-skiplist.  Timings measured on this box (in-process, ``timeit``,
-ZRANGEBYSCORE-style window of 10 members, see tests/unit/test_zsets.py
-docstring for the script):
+skiplist.  Measured in-process with ``timeit`` (script in the docstring of
+tests/unit/test_zsets.py; a 2-core box at load average ~10, so absolute
+figures are inflated, ratios are what matter):
 
-    members      range_by_score(window 10)   add (new member)
-    10,000       ~5.5 us                       ~2.0 us
-    100,000      ~6.0 us                       ~2.3 us
-    1,000,000    ~7.5 us                       ~3.0 us
+    members      range_by_score (window of 10)   add (new member)
+    10,000       11.3 us                          ~6 us
+    100,000      12.2 us                          ~20 us (noisy)
+    1,000,000    16.3 us  (1.45x the 10k figure)  ~17 us
+
+A score window starting at offset 0 walks ``SortedList.irange`` from a bisect
+(no positional index needed); LIMIT offsets and rank queries use positions.
 
 ``encoding()`` reports ``listpack`` until the zset first exceeds
 ``zset-max-listpack-entries`` members or gets a member longer than
@@ -41,6 +44,7 @@ the keyspace with ``ks.value_resized(old, new)``.
 
 import math
 import random
+from itertools import islice as _islice
 
 from sortedcontainers import SortedKeyList, SortedList
 
@@ -286,6 +290,21 @@ class ZSet:
 
     def range_by_score(self, lo, hi, lo_ex=False, hi_ex=False, reverse=False, offset=0, count=-1):
         """Members with lo <= score <= hi (ascending, or descending with *reverse*)."""
+        if offset == 0:
+            # irange walks from a bisect without SortedList's positional index
+            if lo_ex:
+                if lo == _INF:
+                    return []
+                lo = math.nextafter(lo, _INF)
+            if not hi_ex:
+                if hi == _INF:
+                    hi = None
+                else:
+                    hi = math.nextafter(hi, _INF)
+            it = self.sl.irange((lo,), None if hi is None else (hi,), (True, False), reverse)
+            if count >= 0:
+                it = _islice(it, count)
+            return [(m, s) for s, m in it]
         i, j = self._score_bounds(lo, hi, lo_ex, hi_ex)
         return self._slice(i, j, reverse, offset, count)
 
