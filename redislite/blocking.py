@@ -12,6 +12,7 @@ the oldest waiters of each ready key in order.  Timeouts run on the injected
 clock; a disconnect cancels the wait.
 """
 
+import inspect
 import math
 from collections import deque
 
@@ -40,23 +41,28 @@ _LLONG_MAX = (1 << 63) - 1
 
 
 def parse_timeout(arg, now_ms=0):
-    """Redis's getTimeoutFromObjectOrReply for seconds: returns seconds (0 = forever)."""
+    """Redis 7.0's getTimeoutFromObjectOrReply for seconds; returns seconds (0 = forever).
+
+    7.0 computes ``(long long) ceill(ftval * 1000.0)``: a value past the int64
+    range (inf, 1e400) becomes LLONG_MIN on x86, hence "timeout is negative";
+    a positive fraction of a millisecond rounds up to 1 ms."""
     v = to_float(arg)
     if v is None:
         raise _TIMEOUT_NOT_FLOAT
     ms = v * 1000.0
-    if ms > _LLONG_MAX:
-        raise _TIMEOUT_RANGE
-    ms = math.ceil(ms) if not math.isinf(ms) else ms
-    if ms < 0:
+    if math.isinf(ms) or not (-9.223372036854775808e18 <= ms < 9.223372036854775808e18):
+        tval = -(1 << 63)
+    else:
+        tval = math.ceil(ms)
+    if tval < 0:
         raise _TIMEOUT_NEGATIVE
-    if ms > 0 and ms > _LLONG_MAX - now_ms:
+    if tval > 0 and tval > _LLONG_MAX - now_ms:
         raise _TIMEOUT_RANGE
-    return ms / 1000.0
+    return tval / 1000.0
 
 
 class Waiter:
-    __slots__ = ("client", "db", "entries", "retry", "on_timeout", "timer")
+    __slots__ = ("client", "db", "entries", "retry", "on_timeout", "timer", "pass_key")
 
     def __init__(self, client, db, retry, on_timeout):
         self.client = client
@@ -65,6 +71,12 @@ class Waiter:
         self.retry = retry
         self.on_timeout = on_timeout
         self.timer = None
+        # retry(ready_key) serves from the key that became ready first, as Redis
+        # does; a retry() without parameters picks its own key.
+        try:
+            self.pass_key = bool(inspect.signature(retry).parameters)
+        except (TypeError, ValueError):
+            self.pass_key = False
 
 
 def block(client, keys, timeout, retry, on_timeout):
@@ -86,6 +98,14 @@ def block(client, keys, timeout, retry, on_timeout):
     client.blocked = waiter
     server.blocked_clients += 1
     return BLOCKED
+
+
+def signal_waited_keys(shard, db):
+    """After SWAPDB: every key someone waits on in *db* may now hold data (Redis's
+    scanDatabaseForReadyKeys)."""
+    for (d, key) in list(shard.waiters):
+        if d == db and shard.dbs[db].exists(key):
+            shard.ready_keys.append((shard, db, key))
 
 
 def signal_key_ready(ks, key):
@@ -149,7 +169,7 @@ def serve_ready_keys(ready):
             saved_db = client.db
             client.db = waiter.db
             try:
-                reply = waiter.retry()
+                reply = waiter.retry(key) if waiter.pass_key else waiter.retry()
             except ReplyError:
                 reply = None
             finally:

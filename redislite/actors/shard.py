@@ -61,6 +61,13 @@ class Shard(Actor):
         for fn in self.expire_listeners:
             fn(db, key)
 
+    def on_swapdb(self, a, b):
+        """SWAPDB swapped two of our keyspaces: waiters on either may now be served."""
+        if self.waiters:
+            from ..blocking import signal_waited_keys
+            signal_waited_keys(self, a)
+            signal_waited_keys(self, b)
+
     # -- expiry ------------------------------------------------------------------
     def start(self):
         if self._expire_loop is None:

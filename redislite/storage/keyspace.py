@@ -185,6 +185,11 @@ class Keyspace:
         old = bucket.get(key)
         bucket[key] = value
         if old is None:
+            # A new list/zset may serve clients blocked on it (Redis signals in dbAdd):
+            # covers RENAME, COPY, MOVE and SMOVE-like paths as well as pushes.
+            if self.shard.waiters and type(value) is not bytes and type(value) is not bytearray \
+                    and (self.index, key) in self.shard.waiters:
+                self.shard.ready_keys.append((self.shard, self.index, key))
             self.count += 1
             self.mem += sizeof_bytes(key) + KEY_OVERHEAD + value_memory(value)
             if self.count > len(self.buckets) * BUCKET_LOAD:
