@@ -553,17 +553,8 @@ def test_timeouts(pair, sides):
     assert time.monotonic() - start >= 0.25
 
 
-#: blocking.parse_timeout answers "timeout is out of range" where Redis 7.0.15 says "timeout is
-#: negative" (its ``(long long)`` cast of a too-big long double gives LLONG_MIN): reported to the
-#: owner of redislite/blocking.py.
-_TIMEOUT_RANGE_BUG = pytest.mark.xfail(reason="blocking.parse_timeout: 'out of range' vs Redis's 'negative'",
-                                       strict=False)
-
-
 @pytest.mark.parametrize("timeout", ["x", "-1", "-0.5", "nan", "-inf", " 1", "", "1 ", "0x10", "-0", "1.5", "1e-3",
-                                     pytest.param("inf", marks=_TIMEOUT_RANGE_BUG),
-                                     pytest.param("1e400", marks=_TIMEOUT_RANGE_BUG),
-                                     pytest.param("9223372036854775808", marks=_TIMEOUT_RANGE_BUG)])
+                                     "inf", "1e400", "9223372036854775808"])
 def test_timeout_parsing(pair, sides, timeout):
     """Each command finds data at once when the timeout parses, so nothing blocks."""
     [a] = conns(sides, 1)
@@ -716,8 +707,6 @@ def test_multi_exec_wakes_after_exec(pair, sides):
     pair.same("EXEC")
 
 
-@pytest.mark.xfail(reason="blocking.serve_ready_keys calls retry() without the ready key; lists' retry "
-                          "accepts retry(ready_key) (reported)", strict=False)
 def test_multi_ready_keys_served_in_signal_order(pair, sides):
     """Redis serves a waiter from the key that became ready first, not its first key with data."""
     o, s = pair.both("MULTI")
@@ -734,12 +723,7 @@ def test_multi_ready_keys_served_in_signal_order(pair, sides):
     same_replies(a)
 
 
-_KEYS_NO_READY_SIGNAL = pytest.mark.xfail(
-    reason="commands/keys.py: RENAME/COPY/SWAPDB do not call blocking.signal_key_ready (reported)", strict=False)
-
-
-@pytest.mark.parametrize("cmd", [pytest.param(("RENAME", "src", "k"), marks=_KEYS_NO_READY_SIGNAL),
-                                 pytest.param(("COPY", "src", "k"), marks=_KEYS_NO_READY_SIGNAL)])
+@pytest.mark.parametrize("cmd", [("RENAME", "src", "k"), ("COPY", "src", "k")])
 def test_keys_commands_wake_waiters(pair, sides, cmd):
     [a] = conns(sides, 1)
     send_both(a, "BLPOP", "k", "2")
