@@ -734,8 +734,8 @@ def zmpop(client, argv):
 
 def _blocking_pop(client, keys, maxside, count, timeout, mpop):
     """blockingGenericZpopCommand: serve now if any key has data, else park."""
-    def attempt():
-        for key in keys:
+    def attempt(candidates):
+        for key in candidates:
             z = _run(client, key, _op_first_candidate, key)
             if z is None or not len(z):
                 continue
@@ -746,12 +746,13 @@ def _blocking_pop(client, keys, maxside, count, timeout, mpop):
             return [key, m, Double(s)]
         return None
 
-    reply = attempt()
+    reply = attempt(keys)
     if reply is not None:
         return reply
 
-    def retry():
-        return attempt()
+    def retry(ready_key):
+        # served from the key that became ready, as serveClientsBlockedOnKey
+        return attempt((ready_key,))
 
     return block(client, list(keys), timeout, retry, NullArray)
 
