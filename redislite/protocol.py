@@ -103,18 +103,18 @@ class Client:
         a = spec.arity
         if (n != a) if a >= 0 else (n < -a):
             spec.rejected += 1
-            return self._reject(errors.wrong_arity(spec.fullname))
+            return self._reject(errors.wrong_arity(spec.fullname), spec)
         if not self.authenticated and not spec.noauth:
             spec.rejected += 1
-            return self._reject(_NOAUTH)
+            return self._reject(_NOAUTH, spec)
         if spec.denyoom and server.maxmemory and not self.no_evict and not server.make_room():
             spec.rejected += 1
-            return self._reject(_OOM)
+            return self._reject(_OOM, spec)
         if server.gated or self.subscribed:
             refusal = self._gates(server, spec)
             if refusal is not None:
                 spec.rejected += 1
-                return self._reject(refusal)
+                return self._reject(refusal, spec)
         if self.multi is not None and spec.fullname not in _MULTI_PASSTHROUGH:
             self.multi.append(argv)
             return QUEUED
@@ -157,9 +157,15 @@ class Client:
             return server.busy_error
         return None
 
-    def _reject(self, error):
+    def _reject(self, error, spec=None):
         self.server.count_error(error.message)
         if self.multi is not None:
+            if spec is not None and spec.fullname == "exec":
+                # Redis's execCommandAbort: a refused EXEC discards the transaction.
+                from .commands.transactions import discard_transaction
+                discard_transaction(self)
+                reason = error.message[4:] if error.message.startswith("ERR ") else error.message
+                return ReplyError("EXECABORT Transaction discarded because of: " + reason)
             self.multi_error = True    # queueing error: EXEC will answer EXECABORT
         return error
 

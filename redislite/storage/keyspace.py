@@ -280,7 +280,8 @@ class Keyspace:
         n = self.count
         if self.watched:
             for key in list(self.watched):
-                if self.exists(key):
+                # stored at all (no lazy expiry here: it would emit a DEL before FLUSHDB)
+                if self._bucket(key).get(key) is not None:
                     self.signal_modified(key)
         self._reset()
         return n

@@ -55,9 +55,8 @@ def test_multi_exec_discard_errors(pair):
         ("MULTI",), ("EXEC",),
         ("multi",), ("set", "A", "1"), ("Exec",),
         ("WATCH",), ("MULTI", "x"),
-        # TODO(protocol): a rejected EXEC ("EXEC x", EXEC in a RESP2 subscribed context...)
-        # answers "EXECABORT Transaction discarded because of: <reason>" in Redis
-        # (rejectCommand -> execCommandAbort); the protocol's _reject does not yet.
+        # a refused EXEC discards the transaction (rejectCommand -> execCommandAbort)
+        ("MULTI",), ("SET", "a", "1"), ("EXEC", "x"), ("EXEC",), ("GET", "a"),
     ])
 
 
