@@ -72,7 +72,7 @@ KEYS_SCRIPT = [
     ("COPY", "r4", "c1"), ("COPY", "r4", "c1"), ("COPY", "r4", "c1", "REPLACE"),
     ("COPY", "r4", "c1", "DB", "2"), ("COPY", "zz", "c9"),
     ("MOVE", "c1", "3"), ("MOVE", "c1", "3"), ("MOVE", "zz", "3"),
-    ("EXPIRE", "r4", "100"), ("PEXPIRE", "r4", "100000", "GT"), ("EXPIRE", "r4", "10", "NX"),
+    ("EXPIRE", "r4", "100"), ("PEXPIRE", "r4", "50000", "GT"), ("PEXPIRE", "r4", "200000", "GT"), ("EXPIRE", "r4", "10", "NX"),
     ("EXPIREAT", "r4", "99999999999"), ("PEXPIREAT", "r4", "99999999999999"),
     ("PERSIST", "r4"), ("PERSIST", "r4"), ("EXPIRE", "zz", "10"), ("EXPIRE", "r4", "-1"),
     ("SET", "p", "1"), ("PEXPIREAT", "p", "1"), ("SELECT", "3"), ("SET", "indb3", "1"),
