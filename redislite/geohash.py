@@ -85,14 +85,16 @@ def decode_area(bits, step, lon_range=(LONG_MIN, LONG_MAX), lat_range=(LAT_MIN, 
 
 
 def _score_bits(score):
-    """C's ``(uint64_t)score`` as gcc emits it on x86-64."""
-    if score != score or score in (math.inf, -math.inf):
+    """C's ``(uint64_t)score`` as gcc emits it on x86-64: below 2**63 a
+    signed cvttsd2si (0x8000000000000000 when out of range or NaN); from 2**63
+    up, cvttsd2si(score - 2**63) with the top bit flipped (so inf is 0)."""
+    if score != score:
         return 1 << 63
-    if score >= 2.0 ** 63:
-        if score >= 2.0 ** 64:
-            return 1 << 63
-        return int(score)
-    if score <= -2.0 ** 63:
+    if score >= 9223372036854775808.0:
+        rest = score - 9223372036854775808.0
+        low = int(rest) if rest < 9223372036854775808.0 else 1 << 63
+        return low ^ (1 << 63)
+    if score < -9223372036854775808.0:
         return 1 << 63
     return int(score) & _M64
 
