@@ -92,6 +92,8 @@ def make_service(config, reactor=None, config_file=None):
     from .commands import introspection  # noqa: F401  (SLOWLOG/LATENCY/MONITOR)
     from .commands import load_all
     load_all()
+    from .reactor_tuning import install as _lean_poll
+    _lean_poll(reactor)
     top = service.MultiService()
     server = Server(config, reactor)
     if config_file:

@@ -142,6 +142,13 @@ def get(ks, argv):
 
 @command("set", shard_op=True)
 def set_(ks, argv):
+    if len(argv) == 3 and not (ks.expires and argv[1] in ks.expires):
+        # Plain SET of a key without TTL: nothing to parse, nothing to expire first.
+        key = argv[1]
+        ks.set(key, argv[2])
+        ks.notify("$", "set", key)
+        ks.shard.emit(ks.index, (b"SET", key, argv[2]))
+        return OK
     flags, expire = _parse_options(argv, 3, True)
     when = _expire_at(ks, flags, expire, "set") if expire is not None else None
     return _set_generic(ks, argv[1], argv[2], flags, when, OK, None)
