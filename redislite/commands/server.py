@@ -89,6 +89,9 @@ def reset_stats(server):
         shard.stats_evicted = 0
         for ks in shard.dbs:
             ks.hits = ks.misses = 0
+    hub = getattr(server, "introspection", None)
+    if hub is not None:
+        hub.reset_histograms()   # Redis's resetCommandTableStats clears latency histograms too
 
 
 @command("config|resetstat")
