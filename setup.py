@@ -24,6 +24,7 @@ setup(
         "test": [
             "pytest>=7.4",
             "pytest-twisted>=1.14",
+            "pytest-timeout>=2.1",
             "hypothesis>=6.80",
             "redis>=5.0",
             "txredisapi>=1.4.10",
