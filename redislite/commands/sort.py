@@ -126,6 +126,108 @@ def _score(b):
     return r[0]
 
 
+def pqsort(v, cmp, lrange, rrange):
+    """Redis's pqsort.c (NetBSD's Bentley-McIlroy qsort that skips partitions
+    outside [lrange, rrange]), in place on list *v*.  SORT uses it for BY
+    with LIMIT; it is not stable, so ties come out in its order, not Python's."""
+    es = 16                               # element size: addresses are byte offsets, as in C
+    lo_addr = lrange * es
+    hi_addr = (rrange + 1) * es - 1
+
+    def c(x, y):
+        return cmp(v[x // es], v[y // es])
+
+    def swap(x, y):
+        i, j = x // es, y // es
+        v[i], v[j] = v[j], v[i]
+
+    def vecswap(x, y, n):
+        for k in range(0, n, es):
+            swap(x + k, y + k)
+
+    def med3(a, b, cc):
+        if c(a, b) < 0:
+            return b if c(b, cc) < 0 else (cc if c(a, cc) < 0 else a)
+        return b if c(b, cc) > 0 else (a if c(a, cc) < 0 else cc)
+
+    def insertion(a, n):
+        pm = a + es
+        while pm < a + n * es:
+            pl = pm
+            while pl > a and c(pl - es, pl) > 0:
+                swap(pl, pl - es)
+                pl -= es
+            pm += es
+
+    stack = [(0, len(v))]
+    while stack:
+        a, n = stack.pop()
+        while True:
+            swap_cnt = 0
+            if n < 7:
+                insertion(a, n)
+                break
+            pm = a + (n // 2) * es
+            if n > 7:
+                pl = a
+                pn = a + (n - 1) * es
+                if n > 40:
+                    d = (n // 8) * es
+                    pl = med3(pl, pl + d, pl + 2 * d)
+                    pm = med3(pm - d, pm, pm + d)
+                    pn = med3(pn - 2 * d, pn - d, pn)
+                pm = med3(pl, pm, pn)
+            swap(a, pm)
+            pa = pb = a + es
+            pc = pd = a + (n - 1) * es
+            while True:
+                while pb <= pc:
+                    r = c(pb, a)
+                    if r > 0:
+                        break
+                    if r == 0:
+                        swap_cnt = 1
+                        swap(pa, pb)
+                        pa += es
+                    pb += es
+                while pb <= pc:
+                    r = c(pc, a)
+                    if r < 0:
+                        break
+                    if r == 0:
+                        swap_cnt = 1
+                        swap(pc, pd)
+                        pd -= es
+                    pc -= es
+                if pb > pc:
+                    break
+                swap(pb, pc)
+                swap_cnt = 1
+                pb += es
+                pc -= es
+            if swap_cnt == 0:
+                insertion(a, n)
+                break
+            pn = a + n * es
+            r = min(pa - a, pb - pa)
+            vecswap(a, pb - r, r)
+            r = min(pd - pc, pn - pd - es)
+            vecswap(pb, pn - r, r)
+            r = pb - pa
+            if r > es:
+                _l, _r = a, a + r - 1
+                if not ((lo_addr < _l and hi_addr < _l) or (lo_addr > _r and hi_addr > _r)):
+                    stack.append((a, r // es))
+            r = pd - pc
+            if r > es:
+                a = pn - r
+                n = r // es
+                _l, _r = a, a + r - 1
+                if not ((lo_addr < _l and hi_addr < _l) or (lo_addr > _r and hi_addr > _r)):
+                    continue
+            break
+
+
 def _sort_generic(client, argv, readonly):
     desc = alpha = dontsort = False
     limit_start, limit_count = 0, -1
@@ -262,10 +364,11 @@ def _sort_generic(client, argv, readonly):
                 return (a[0] > b[0]) - (a[0] < b[0])
         if conv_error:
             raise _CONVERSION
-        if desc:
-            keyed.sort(key=cmp_to_key(lambda a, b: -cmp(a, b)))
+        final = (lambda a, b: -cmp(a, b)) if desc else cmp
+        if by is not None and (start != 0 or end != len(keyed) - 1):
+            pqsort(keyed, final, start, end)
         else:
-            keyed.sort(key=cmp_to_key(cmp))
+            keyed.sort(key=cmp_to_key(final))
         elems = [e for e, _ in keyed]
 
     picked = elems[start:end + 1] if end >= start else []
