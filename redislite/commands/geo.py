@@ -19,6 +19,7 @@ from ..resp.encoder import NullArray, Raw
 from ..storage.types.zset import ZSet
 from .args import to_int
 from .registry import command
+from .sort import pqsort
 from .zsets import _get, _limits, _op_read_zset, _op_store_zset, _run, _zadd_generic, parse_score
 
 _SYNTAX = ReplyError(errors.SYNTAX)
@@ -304,10 +305,14 @@ def _georadius(client, argv, src_idx, flags):
     found = find_points(z, shape, count if any_ else 0)
     if not found and storekey is None:
         return []
-    if sort == SORT_ASC:
-        found.sort(key=_by_dist)
-    elif sort == SORT_DESC:
-        found.sort(key=_by_dist, reverse=True)
+    if sort != SORT_NONE:
+        if count and count < len(found):
+            # pqsort (not stable): points at the same distance come out in its order
+            pqsort(found, _cmp_desc if sort == SORT_DESC else _cmp_asc, 0, count - 1)
+        elif sort == SORT_ASC:
+            found.sort(key=_by_dist)
+        else:
+            found.sort(key=_by_dist, reverse=True)
     if count and count < len(found):
         del found[count:]
     conv = shape.conversion
@@ -338,6 +343,14 @@ def _georadius(client, argv, src_idx, flags):
 
 def _by_dist(p):
     return p[0]
+
+
+def _cmp_asc(a, b):
+    return 1 if a[0] > b[0] else (0 if a[0] == b[0] else -1)
+
+
+def _cmp_desc(a, b):
+    return -_cmp_asc(a, b)
 
 
 @command("georadius")

@@ -391,3 +391,21 @@ class GeoMachine(DifferentialMachine):
 def test_geo_state_machine(pair):
     from hypothesis import settings
     GeoMachine.run(pair, settings(settings.default, max_examples=min(settings.default.max_examples, 15)))
+
+
+def test_ties_with_count_follow_pqsort(p):
+    """Points at equal distances: COUNT below the match count uses Redis's
+    (unstable) pqsort, a full sort its stable qsort."""
+    rng = random.Random(3)
+    args = []
+    for i in range(300):
+        lon, lat = rng.choice([(13.1, 38.1), (13.2, 38.0), (13.3, 38.05), (13.15, 38.12)])
+        args += [str(lon), str(lat), "m%03d" % i]
+    p.same("GEOADD", "k", *args)
+    p.same("GEOADD", "small", *[x for i in range(30) for x in ("14.0", "37.0", "s%d" % i)], "14.01", "37", "x")
+    for key in ("k", "small"):
+        for cnt in ("1", "2", "7", "8", "41", "299", "400"):
+            for o in ([], ["DESC"], ["WITHDIST"], ["ANY"], ["ANY", "ASC"]):
+                p.same("GEOSEARCH", key, "FROMLONLAT", "13.2", "38.05", "BYRADIUS", "500", "km", "COUNT", cnt, *o)
+            p.same("GEORADIUS", key, "13.2", "38.05", "500", "km", "COUNT", cnt, "STORE", "d")
+            p.same("ZRANGE", "d", "0", "-1")
