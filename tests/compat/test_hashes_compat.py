@@ -354,15 +354,6 @@ def test_write_events_match_redis_aof(aof_redis, name):
     compare_events(aof_redis, EVENT_SCRIPTS[name], {b"HSET", b"HMSET", b"HSETNX", b"HDEL", b"HINCRBY", b"DEL"})
 
 
-@pytest.fixture(scope="module")
-def aof_redis():
-    from tests.compat.test_sets_compat import start_aof_redis
-    server = start_aof_redis()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.cleanup()
 
 
 # --- state machine ------------------------------------------------------------------------------------

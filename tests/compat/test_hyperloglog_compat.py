@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
 from tests.compat.differential import DifferentialMachine, decode, keys
-from tests.compat.test_bitmaps_compat import aof_redis, compare_events  # noqa: F401 (fixture)
+from tests.compat.test_bitmaps_compat import compare_events
 
 pytestmark = pytest.mark.compat
 
@@ -201,7 +201,7 @@ EVENT_SCRIPTS = {
 
 
 @pytest.mark.parametrize("name", sorted(EVENT_SCRIPTS))
-def test_write_events_match_redis_aof(aof_redis, name):  # noqa: F811
+def test_write_events_match_redis_aof(aof_redis, name):
     compare_events(aof_redis, EVENT_SCRIPTS[name], FAMILY_EVENTS)
 
 

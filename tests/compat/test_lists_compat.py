@@ -11,6 +11,8 @@ served to blocked clients.
 import time
 
 import pytest
+
+from tests.compat.differential import aof_events as _aof_events
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
@@ -849,36 +851,8 @@ FAMILY = {b"LPUSH", b"RPUSH", b"LPUSHX", b"RPUSHX", b"LPOP", b"RPOP", b"LSET", b
 KEYWORDS = {b"left", b"right", b"before", b"after"}
 
 
-@pytest.fixture(scope="module")
-def aof_redis():
-    from redislite.testing import ServerProcess
-    from tests.compat.differential import require_redis_server
-    require_redis_server()
-    server = ServerProcess("redis", args=("--appendonly", "yes", "--appendfsync", "always"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.cleanup()
 
 
-def _aof_events(server, since):
-    import glob
-    import os
-    from redislite.testing import split_frames
-    [path] = glob.glob(os.path.join(server.workdir, "appendonlydir", "*.incr.aof"))
-    with open(path, "rb") as fh:
-        data = fh.read()
-    out, db = [], 0
-    for frame in split_frames(data[since:]):
-        argv = decode(frame)
-        name = argv[0].upper()
-        if name == b"SELECT":
-            db = int(argv[1])
-            continue
-        out.append((db, (name,) + tuple(argv[1:])))
-    return out, len(data)
 
 
 def _normalise(events):

@@ -7,10 +7,10 @@ multisets.  SPOP/SRANDMEMBER are random: shapes, sizes, membership and
 repetition semantics are compared, not the members drawn.  The keys are spread
 over RedisLite's shards, so the multi-key commands run across shards.
 """
-import glob
-import os
 
 import pytest
+
+from tests.compat.differential import aof_events as _aof_events
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
@@ -349,29 +349,6 @@ def test_sscan_hashtable(pair):
 
 
 # --- write events against Redis's AOF ----------------------------------------------------------------
-def start_aof_redis():
-    from tests.conftest import require_redis_server
-    from redislite.testing import ServerProcess
-    require_redis_server()
-    server = ServerProcess("redis", args=("--appendonly", "yes", "--appendfsync", "always"))
-    server.start()
-    return server
-
-
-def _aof_events(server, since):
-    from redislite.testing import split_frames
-    [path] = glob.glob(os.path.join(server.workdir, "appendonlydir", "*.incr.aof"))
-    with open(path, "rb") as fh:
-        data = fh.read()
-    out, db = [], 0
-    for frame in split_frames(data[since:]):
-        argv = decode(frame)
-        name = argv[0].upper()
-        if name == b"SELECT":
-            db = int(argv[1])
-            continue
-        out.append((db, (name,) + tuple(argv[1:])))
-    return out, len(data)
 
 
 def compare_events(server, script, family, random_pops=False):
@@ -410,14 +387,6 @@ def compare_events(server, script, family, random_pops=False):
     return norm(ours), norm(theirs)
 
 
-@pytest.fixture(scope="module")
-def aof_redis():
-    server = start_aof_redis()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.cleanup()
 
 
 SET_EVENTS = {b"SADD", b"SREM", b"SMOVE", b"SINTERSTORE", b"SUNIONSTORE", b"SDIFFSTORE", b"DEL"}

@@ -11,6 +11,8 @@ Redis 7.0 writes for the same script.
 import time
 
 import pytest
+
+from tests.compat.differential import aof_events as _aof_events
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
@@ -549,38 +551,9 @@ EVENT_SCRIPTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def aof_redis():
-    from tests.conftest import require_redis_server
-    from redislite.testing import ServerProcess
-    require_redis_server()
-    server = ServerProcess("redis", args=("--appendonly", "yes", "--appendfsync", "always"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.cleanup()
-
-
-def _aof_events(server, since):
-    import glob
-    import os
-    from redislite.testing import split_frames
-    [path] = glob.glob(os.path.join(server.workdir, "appendonlydir", "*.incr.aof"))
-    with open(path, "rb") as fh:
-        data = fh.read()
-    out = []
-    for frame in split_frames(data[since:]):
-        argv = decode(frame)
-        name = argv[0].upper()
-        if name in (b"SELECT", b"MULTI", b"EXEC"):
-            continue
-        out.append((name,) + tuple(argv[1:]))
-    return out, len(data)
-
-
 def _normalise(events):
+    # aof_events gives (db, argv); our bus events here are argv alone
+    events = [e[1] if type(e[0]) is int else e for e in events]
     return [(e[0].upper(),) + tuple(e[1:]) for e in events if e[0].upper() in ZSET_EVENTS]
 
 
