@@ -409,3 +409,30 @@ def test_ties_with_count_follow_pqsort(p):
                 p.same("GEOSEARCH", key, "FROMLONLAT", "13.2", "38.05", "BYRADIUS", "500", "km", "COUNT", cnt, *o)
             p.same("GEORADIUS", key, "13.2", "38.05", "500", "km", "COUNT", cnt, "STORE", "d")
             p.same("ZRANGE", "d", "0", "-1")
+
+
+def test_keyspace_notifications_geo_and_sort(pair):
+    """GEOADD fires zadd, the stores geosearchstore/georadiusstore/sortstore
+    (or del when the result is empty), exactly as Redis."""
+    from tests.compat.test_pubsub_compat import Duo
+    sub = Duo(pair)
+    pair.same("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    sub.same("PSUBSCRIBE", "__key*__:*")
+    try:
+        for cmd in (SICILY, ("GEOADD", "Sicily", "NX", "1", "1", "Palermo"),
+                    ("GEOSEARCHSTORE", "d", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+                    ("GEOSEARCHSTORE", "d", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+                    ("GEOSEARCHSTORE", "d", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "m"),
+                    ("GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "d2"),
+                    ("GEORADIUS", "Sicily", "15", "37", "1", "m", "STOREDIST", "d2"),
+                    ("GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+                    ("RPUSH", "l", "2", "1"), ("SORT", "l", "STORE", "s"), ("SORT", "l", "STORE", "s"),
+                    ("SORT", "l", "LIMIT", "9", "9", "STORE", "s"), ("SORT", "l"),
+                    ("ZADD", "z", "1", "a"), ("SORT", "z", "BY", "nosort")):
+            pair.same(*cmd)
+            o, s = sub.fence()
+            assert o == s, (cmd, o, s)
+    finally:
+        for c in (pair.oracle, pair.subject):
+            c.call("CONFIG", "SET", "notify-keyspace-events", "")
+        sub.close()
