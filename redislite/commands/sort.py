@@ -16,7 +16,6 @@ one synchronous chain, so the command stays atomic.  SORT ... STORE is
 propagated verbatim (Redis does the same) when it changes the destination.
 """
 
-from functools import cmp_to_key
 from itertools import islice
 
 from .. import errors
@@ -228,6 +227,19 @@ def pqsort(v, cmp, lrange, rrange):
             break
 
 
+def _sort_key(alpha, bypattern, store):
+    """A key function ordering exactly as sortCompare (for the full, stable sort)."""
+    if not alpha:
+        return lambda t: (t[1], t[0])
+    if bypattern:
+        if store:
+            return lambda t: (0, b"") if t[1] is None else (1, t[1])
+        return lambda t: (0, b"") if t[1] is None else (1, _cstr(t[1]))
+    if store:
+        return lambda t: t[0]
+    return lambda t: _cstr(t[0])
+
+
 def _sort_generic(client, argv, readonly):
     desc = alpha = dontsort = False
     limit_start, limit_count = 0, -1
@@ -364,11 +376,12 @@ def _sort_generic(client, argv, readonly):
                 return (a[0] > b[0]) - (a[0] < b[0])
         if conv_error:
             raise _CONVERSION
-        final = (lambda a, b: -cmp(a, b)) if desc else cmp
         if by is not None and (start != 0 or end != len(keyed) - 1):
-            pqsort(keyed, final, start, end)
+            pqsort(keyed, (lambda a, b: -cmp(a, b)) if desc else cmp, start, end)
         else:
-            keyed.sort(key=cmp_to_key(final))
+            # glibc's qsort is a stable merge sort; a key sort with reverse=True
+            # keeps ties in their original order just as the negated comparator does
+            keyed.sort(key=_sort_key(alpha, by is not None, storekey is not None), reverse=desc)
         elems = [e for e, _ in keyed]
 
     picked = elems[start:end + 1] if end >= start else []
