@@ -35,7 +35,30 @@ def interleave64(xlo, ylo):
     return x | (y << 1)
 
 
+def _split16(v):
+    x = y = 0
+    for i in range(8):
+        x |= ((v >> (2 * i)) & 1) << i
+        y |= ((v >> (2 * i + 1)) & 1) << i
+    return x | (y << 8)
+
+
+#: 16-bit chunk -> even bits (low byte) | odd bits (high byte): the hot decode path
+_SPLIT = [_split16(v) for v in range(1 << 16)]
+
+
 def deinterleave64(v):
+    """(even bits, odd bits) of a 64-bit value (table-driven, 4 lookups)."""
+    t = _SPLIT
+    a = t[v & 0xFFFF]
+    b = t[(v >> 16) & 0xFFFF]
+    c = t[(v >> 32) & 0xFFFF]
+    d = t[(v >> 48) & 0xFFFF]
+    return ((a & 0xFF) | ((b & 0xFF) << 8) | ((c & 0xFF) << 16) | ((d & 0xFF) << 24),
+            (a >> 8) | ((b >> 8) << 8) | ((c >> 8) << 16) | ((d >> 8) << 24))
+
+
+def _deinterleave64_ref(v):
     """(even bits, odd bits) of a 64-bit value."""
     x = v & _M64
     y = x >> 1
