@@ -27,7 +27,7 @@ from ..storage.types.set import SetValue
 from ..storage.types.zset import ZSet
 from .args import to_int
 from .registry import command
-from .zsets import _strtod
+from .zsets import _DECIMAL, _strtod
 
 _SYNTAX = ReplyError(errors.SYNTAX)
 _NOT_INT = ReplyError(errors.NOT_INTEGER)
@@ -116,6 +116,10 @@ class _Pattern:
 def _score(b):
     """strtod over a C string; None when SORT would report a conversion error."""
     s = _cstr(b)
+    if _DECIMAL(s) is not None:
+        v = float(s)
+        if v != 0 and v - v == 0:       # finite, non-zero: no ERANGE possible
+            return v
     t = s.lstrip(_SPACES)
     if not t:
         return 0.0 if not s else None
@@ -354,6 +358,8 @@ def _sort_generic(client, argv, readonly):
                         return (x > y) - (x < y)
         else:
             keyed = []
+            append = keyed.append
+            decimal = _DECIMAL
             for e in elems:
                 if by is not None:
                     bv = by.lookup(client, e)
@@ -362,6 +368,11 @@ def _sort_generic(client, argv, readonly):
                         continue
                 else:
                     bv = e
+                if decimal(bv) is not None:
+                    s = float(bv)
+                    if s != 0 and s - s == 0:
+                        append((e, s))
+                        continue
                 s = _score(bytes(bv))
                 if s is None:
                     conv_error = True
