@@ -1,39 +1,14 @@
 """Unit tests of the set family and its value class, on a task.Clock server (no network)."""
 import pytest
-from twisted.internet import task
 
 from redislite.commands import load_all
-from redislite.config import Config
 from redislite.errors import ReplyError
-from redislite.protocol import Client
 from redislite.resp.encoder import Set, encode
-from redislite.server import Server
 from redislite.storage.keyspace import KEY_OVERHEAD, sizeof_bytes, value_memory
 from redislite.storage.types.hash import entry_memory
 from redislite.storage.types.set import BASE_OVERHEAD, INT_OVERHEAD, SetValue
 
 load_all()
-
-
-@pytest.fixture
-def srv():
-    clock = task.Clock()
-    clock.advance(1_700_000_000)
-    server = Server(Config.defaults(), clock)
-    server.clock = clock
-    return server
-
-
-@pytest.fixture
-def c(srv):
-    return Client(srv)
-
-
-@pytest.fixture
-def events(srv):
-    out = []
-    srv.bus.subscribe(lambda db, argv: out.append(argv))
-    return out
 
 
 def err(reply):
