@@ -7,36 +7,21 @@ import random
 import time
 
 import pytest
-from twisted.internet import task
 
 from redislite import errors
 from redislite.commands import load_all
-from redislite.config import Config
 from redislite.errors import ReplyError
-from redislite.protocol import Client
 from redislite.resp.encoder import OK, Status
-from redislite.server import Server
 from redislite.storage import hll
 from redislite.storage.keyspace import KEY_OVERHEAD, sizeof_bytes, value_memory
+
+from tests.unit.test_bitmaps import Env as BitmapEnv
 
 load_all()
 
 
-class Env:
-    def __init__(self, shards=None):
-        self.clock = task.Clock()
-        self.clock.advance(1_700_000_000)
-        self.srv = Server(Config.defaults(), self.clock, shards=shards)
-        self.events = []
-        self.srv.bus.subscribe(lambda db, argv: self.events.append(argv))
-        self.c = Client(self.srv)
-
-    def call(self, *args):
-        return self.c.call(*args)
-
-    def take_events(self):
-        out, self.events[:] = list(self.events), []
-        return out
+class Env(BitmapEnv):
+    """The bitmap tests' server-on-a-Clock environment, plus the HLL memory check."""
 
     def mem_consistent(self):
         for shard in self.srv.shards:
