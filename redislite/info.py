@@ -320,7 +320,7 @@ def section_stats(server):
 
 def section_replication(server):
     """A master with no replicas; the replication module extends this later."""
-    replid = getattr(server, "replid", None) or server.run_id[:40]
+    replid = server.repl.replid
     return [
         ("role", "master"),
         ("connected_slaves", 0),

@@ -14,6 +14,7 @@ from twisted.internet import task
 from . import __version__
 from .actors.clock import Now
 from .actors.messages import EventBus
+from .replication.state import ReplicationState
 from .actors.router import Router
 from .actors.shard import Shard
 from .storage import eviction
@@ -59,6 +60,8 @@ class Server:
         self.error_stats = {}
         self.keyspace_hits_base = 0
         self.replica_of = None
+        #: replication ids, offset and backlog shared by master.py and replica.py
+        self.repl = ReplicationState(config["repl-backlog-size"])
         # Refusal gates checked by the protocol (see RedisProtocol._gates); setting
         # any of them through the properties below turns on the one flag it reads.
         self._write_error = None     # ReplyError (MISCONF) while saves are failing
