@@ -67,7 +67,11 @@ EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
 DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
 LOADING = "LOADING Redis is loading the dataset in memory"
 READONLY = "READONLY You can't write against a read only replica."
+MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
+# --- replication, replica side (commands/replicaof.py) ---------------------------
+MASTER_PORT_INVALID = "ERR Invalid master port"
+REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
 # --- lists (commands/lists.py) ---------------------------------------------------
 LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
                   "or use negative to start from the end of the list")
