@@ -26,6 +26,13 @@ from ..errors import ReplyError
 BUCKET_LOAD = 16          # average keys per bucket before a split
 KEY_OVERHEAD = 96         # dict entries in bucket + access map, per key (estimate)
 _WRONGTYPE = ReplyError(errors.WRONGTYPE)
+#: ``shard.replica_mode``: False on a master; True on a replica (logically
+#: expired keys are hidden from reads, never deleted: the master's DEL does
+#: that); MASTER_VIEW while a replica applies its master's stream, where an
+#: expired key is still live, as Redis's expireIfNeeded answers for
+#: server.master, so a command the master ran before the key expired there
+#: gives the same result here (replication/replica.py sets it).
+MASTER_VIEW = 2
 
 
 def sizeof_bytes(b):
@@ -139,8 +146,9 @@ class Keyspace:
         if v is None:
             return None
         if self.expires and key in self.expires and self.expires[key] < self.time.ms:
-            if self.shard.replica_mode:
-                return None
+            mode = self.shard.replica_mode
+            if mode:
+                return v if mode == MASTER_VIEW else None
             self._expire_now(key)
             return None
         return v
@@ -312,9 +320,11 @@ class Keyspace:
         heapq.heapify(self.heap)
 
     def _expire_now(self, key):
-        """Delete an expired key and propagate DEL.  Replicas only hide it."""
-        if self.shard.replica_mode:
-            return True
+        """Delete an expired key and propagate DEL.  Replicas only hide it (True),
+        except from their master's commands (MASTER_VIEW: the key is still live)."""
+        mode = self.shard.replica_mode
+        if mode:
+            return mode != MASTER_VIEW
         bucket = self._bucket(key)
         v = bucket.pop(key, None)
         if v is None:
