@@ -143,7 +143,8 @@ class Client:
 
     def _gates(self, server, spec):
         """The rarer refusals, in Redis's processCommand order (after OOM):
-        MISCONF, READONLY replica, RESP2 subscribed context, LOADING, BUSY."""
+        MISCONF, READONLY replica, RESP2 subscribed context, MASTERDOWN (a replica
+        whose link is down with replica-serve-stale-data no), LOADING, BUSY."""
         if server.write_error is not None and (spec.is_write or spec.fullname == "ping") \
                 and self.kind != "master":
             return server.write_error
@@ -151,6 +152,8 @@ class Client:
             return _READONLY
         if self.subscribed and not self.resp3 and spec.fullname not in _SUBSCRIBED_OK:
             return ReplyError(_SUBSCRIBED_ONLY % spec.fullname)
+        if server.stale_error is not None and "stale" not in spec.flags and self.kind != "master":
+            return server.stale_error
         if server.loading and "loading" not in spec.flags:
             return _LOADING
         if server.busy_error is not None and "allow_busy" not in spec.flags:

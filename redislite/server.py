@@ -68,6 +68,7 @@ class Server:
         self._read_only = False      # a read-only replica
         self._loading = False        # loading a dataset: -LOADING
         self._busy_error = None      # ReplyError (BUSY) while a script runs too long
+        self._stale_error = None     # ReplyError (MASTERDOWN): replica link down, serve-stale-data no
         self.gated = False
         #: fn(client, spec, argv, usec, reply) after every executed command
         #: (MONITOR, SLOWLOG, latency stats, metrics, client tracking); empty = free.
@@ -105,6 +106,9 @@ class Server:
             shard.lfu_log_factor = config["lfu-log-factor"]
             shard.lfu_decay_time = config["lfu-decay-time"]
         notifications.configure(self)
+        link = self.repl.link
+        if link is not None:
+            link.config_changed(config)   # replica-read-only, replica-serve-stale-data (replication/replica.py)
 
     def start(self):
         for shard in self.shards:
@@ -136,7 +140,7 @@ class Server:
     # -- refusal gates --------------------------------------------------------------
     def _regate(self):
         self.gated = bool(self._write_error is not None or self._read_only or self._loading
-                          or self._busy_error is not None)
+                          or self._busy_error is not None or self._stale_error is not None)
 
     def _gate(name):
         attr = "_" + name
@@ -153,6 +157,7 @@ class Server:
     read_only = _gate("read_only")
     loading = _gate("loading")
     busy_error = _gate("busy_error")
+    stale_error = _gate("stale_error")
     del _gate
 
     # -- clients ---------------------------------------------------------------------
