@@ -389,7 +389,7 @@ _SPECIAL_EXPECTED = {
     "oom-score-adj-values": "three integers between -2000 and 2000",
     "notify-keyspace-events": "characters from 'Ag$lshzxeKEtmdn'",
     "bind": "up to 16 space-separated addresses",
-    "replicaof": "'<host> <port>' or 'no one'",
+    "replicaof": "'<host> <port>' (or '<host>:<port>' outside config files) or 'no one'",
     "latency-tracking-info-percentiles": "space-separated numbers between 0 and 100",
     "dir": "an existing directory",
 }
@@ -714,7 +714,7 @@ _special("notify-keyspace-events", "", effect=LIVE, doc="Keyspace notification c
 _special("bind", "127.0.0.1", flags=("multi-arg",), effect=STARTUP, redis_default="* -::*",
          doc="Addresses the Redis protocol listener binds to (RedisLite default: loopback only).")
 _special("replicaof", "no one", alias="slaveof", flags=("multi-arg",), **IMM, effect=STARTUP,
-         doc="Start as a replica of <host> <port>.")
+         doc="Start as a replica of <host> <port> (REPLICAOF at run time).")
 _special("latency-tracking-info-percentiles", "50 99 99.9", flags=("multi-arg",))
 
 #: Canonical name -> Param, in table order.
@@ -874,6 +874,13 @@ def _parse_special(p: Param, args: list[str], current, reading_file: bool, first
             args = []
         return tuple(args)
     if name == "replicaof":
+        if len(args) == 1 and not reading_file and ":" in args[0]:
+            # RedisLite: HOST:PORT from the command line or the environment
+            # (a config file keeps Redis's two words).
+            host, _, port = args[0].rpartition(":")
+            if host.startswith("[") and host.endswith("]"):
+                host = host[1:-1]
+            args = [host, port]
         if len(args) != 2:
             raise _Invalid(ERR_WRONG_ARGS)
         if args[0].lower() == "no" and args[1].lower() == "one":
