@@ -136,6 +136,22 @@ class Client:
         if type(reply) is ReplyError:
             spec.failed += 1
             server.count_error(reply.message)
+            for hook in server.error_hooks:
+                hook(self, spec, argv, reply)
+        elif reply is BLOCKED:
+            # Redis records a blocked command's latency when it is served.
+            if server.command_observers:
+                for observe in server.command_observers:
+                    observe(self, spec, argv, usec, reply)
+            return reply
+        pending = server.lat_pending
+        if pending is not None:
+            pending.append(spec)
+            pending.append(usec)
+            if len(pending) > 16384:
+                server.introspection.fold()
+        if usec >= server.outlier_usec:
+            server.introspection.outlier(self, spec, argv, usec)
         if server.command_observers:
             for observe in server.command_observers:
                 observe(self, spec, argv, usec, reply)

@@ -73,6 +73,14 @@ class Server:
         #: fn(client, spec, argv, usec, reply) after every executed command
         #: (MONITOR, SLOWLOG, latency stats, metrics, client tracking); empty = free.
         self.command_observers = []
+        #: fn(client, spec, argv, reply) after a command replied with an error
+        self.error_hooks = []
+        #: ``spec, usec`` pairs not yet folded into the latency histograms
+        #: (observability/latency.py); None while latency tracking is off
+        self.lat_pending = None
+        #: commands at least this slow go to Introspection.outlier (slow log, latency monitor)
+        self.outlier_usec = float("inf")
+        self.introspection = None
         #: fn(client) when a client leaves the registry (disconnect, CLIENT KILL):
         #: pub/sub and tracking drop its subscriptions.
         self.disconnect_hooks = []
@@ -93,6 +101,8 @@ class Server:
         self.proto_max_bulk_len = config["proto-max-bulk-len"]
         self.client_query_buffer_limit = config["client-query-buffer-limit"]
         self.timeout = config["timeout"]
+        if self.introspection is not None:
+            self.introspection.refresh()
         if self.persistence is not None:
             self.persistence.config_changed(config)   # appendonly / appendfsync / save
         for client in self.clients.values():

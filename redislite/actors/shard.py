@@ -44,6 +44,9 @@ class Shard(Actor):
         self.on_modified = []
         self.dbs = [Keyspace(self, i) for i in range(databases)]
         self._expire_loop = None
+        #: emit(db, argv): publish a write event in deterministic form (see
+        #: actors.messages); the bus's own method, bound once (a hot path)
+        self.emit = bus.publish
 
     # -- the actor interface ---------------------------------------------------
     def execute(self, op, db, argv):
@@ -52,10 +55,6 @@ class Shard(Actor):
             return op(self.dbs[db], argv)
         except ReplyError as e:
             return e
-
-    def emit(self, db, argv):
-        """Publish a write event in deterministic form (see actors.messages)."""
-        self.bus.publish(db, argv)
 
     def notify_expired(self, db, key):
         for fn in self.expire_listeners:

@@ -146,8 +146,10 @@ def set_(ks, argv):
         # Plain SET of a key without TTL: nothing to parse, nothing to expire first.
         key = argv[1]
         ks.set(key, argv[2])
-        ks.notify("$", "set", key)
-        ks.shard.emit(ks.index, (b"SET", key, argv[2]))
+        shard = ks.shard
+        if shard.notifier is not None:
+            shard.notifier(ks.index, "$", "set", key)
+        shard.emit(ks.index, (b"SET", key, argv[2]))
         return OK
     flags, expire = _parse_options(argv, 3, True)
     when = _expire_at(ks, flags, expire, "set") if expire is not None else None

@@ -279,7 +279,7 @@ class Introspection:
 
     def __init__(self, server):
         self.server = server
-        self.hists = {}             # CommandSpec -> {bucket: count}
+        self._hists = {}            # CommandSpec -> {bucket: count} (read through .hists)
         self.slowlog = SlowLog()
         self.latency = LatencyMonitor()
         self.monitors = {}          # client id -> client
@@ -303,56 +303,66 @@ class Introspection:
         self.slowlog_max_len = _get(cfg, "slowlog-max-len", 128)
         self.latency_threshold_ms = _get(cfg, "latency-monitor-threshold", 0)
         self.percentiles = tuple(_get(cfg, "latency-tracking-info-percentiles", (50.0, 99.0, 99.9)))
+        self._install()
 
-    # -- the observer ------------------------------------------------------------------
-    def make_observer(self):
-        """A closure for ``server.command_observers``.
+    # -- the hot path -----------------------------------------------------------------
+    # Client.execute does the per-command work inline (a call costs as much as a
+    # GET): it appends ``spec, usec`` to ``server.lat_pending`` (None when
+    # tracking is off) and calls :meth:`outlier` when ``usec`` reaches
+    # ``server.outlier_usec``.  Pending samples are folded into ``hists``
+    # in batches, and whenever anybody reads them.
+    FOLD_AT = 8192
 
-        The common path is one identity check of the config, one bucket index
-        computation and one dict increment; every value it reads is a closure
-        cell (no attribute lookups), since this runs after every command."""
+    def _install(self):
         server = self.server
-        hists = self.hists
-        monitors = self.monitors
-        auth_listeners = self.auth_listeners
-        me = self
-        blocked = _BLOCKED
-        reply_error = ReplyError
-        cfg = track = slow_usec = lat_usec = None
+        if self.track:
+            if server.lat_pending is None:
+                server.lat_pending = []
+        else:
+            self._fold()
+            server.lat_pending = None
+        lat = self.latency_threshold_ms * 1000 if self.latency_threshold_ms else math.inf
+        server.outlier_usec = min(self.slow_usec, lat)
 
-        def load():
-            nonlocal cfg, track, slow_usec, lat_usec
-            me.refresh()
-            cfg = me.cfg
-            track = me.track
-            slow_usec = me.slow_usec
-            lat_usec = me.latency_threshold_ms * 1000 if me.latency_threshold_ms else math.inf
+    def _fold(self):
+        pending = self.server.lat_pending
+        if not pending:
+            return
+        hists = self._hists
+        it = iter(pending)
+        for spec, usec in zip(it, it):
+            h = hists.get(spec)
+            if h is None:
+                h = hists[spec] = {}
+            record(h, usec)
+        pending.clear()
 
-        load()
+    fold = _fold
 
-        def observe(client, spec, argv, usec, reply):
-            if server.config is not cfg:
-                load()
-            if reply is blocked:
-                return
-            if track:
-                h = hists.get(spec)
-                if h is None:
-                    h = hists[spec] = {}
-                ns = int(usec * 1000) or 1
-                n = ns.bit_length()
-                i = ns if n <= 6 else ((n - 6) << 5) + (ns >> (n - 6))
-                h[i] = h.get(i, 0) + 1
-            if usec >= slow_usec:
-                me.slow(client, spec, argv, usec)
-            if monitors:
-                me.feed(client, spec, argv)
-            if usec >= lat_usec:
-                me.latency_sample(spec, usec)
-            if auth_listeners and type(reply) is reply_error and spec.fullname in ("auth", "hello"):
-                for fn in auth_listeners:
-                    fn(client, argv, reply)
-        return observe
+    @property
+    def hists(self):
+        """CommandSpec -> {bucket: count}, with every pending sample folded in."""
+        self._fold()
+        return self._hists
+
+    def outlier(self, client, spec, argv, usec):
+        """A command at or above the slow log or latency-monitor threshold."""
+        if usec >= self.slow_usec:
+            self.slow(client, spec, argv, usec)
+        lat = self.latency_threshold_ms
+        if lat and usec >= lat * 1000:
+            self.latency_sample(spec, usec)
+
+    def failed(self, client, spec, argv, reply):
+        """A command that replied with an error (``server.error_hooks``)."""
+        if self.auth_listeners and spec.fullname in ("auth", "hello"):
+            for fn in self.auth_listeners:
+                fn(client, argv, reply)
+
+    def monitor_observer(self, client, spec, argv, usec, reply):
+        """In ``server.command_observers`` while a MONITOR client exists."""
+        if reply is not _BLOCKED:
+            self.feed(client, spec, argv)
 
     def slow(self, client, spec, argv, usec):
         if "skip_slowlog" in spec.flags:
@@ -371,9 +381,17 @@ class Introspection:
     # -- MONITOR --------------------------------------------------------------------
     def add_monitor(self, client):
         self.monitors[client.id] = client
+        observers = self.server.command_observers
+        if self.monitor_observer not in observers:
+            observers.append(self.monitor_observer)
 
     def remove_monitor(self, client):
         self.monitors.pop(client.id, None)
+        self._drop_monitor_observer()
+
+    def _drop_monitor_observer(self):
+        if not self.monitors and self.monitor_observer in self.server.command_observers:
+            self.server.command_observers.remove(self.monitor_observer)
 
     def feed(self, client, spec, argv):
         """Send a command to every MONITOR client (Redis skips admin and skip_monitor
@@ -390,6 +408,7 @@ class Introspection:
         for cid, m in list(self.monitors.items()):
             if m.closing:
                 del self.monitors[cid]
+                self._drop_monitor_observer()
                 continue
             if m is client and getattr(m, "transport", None) is not None:
                 # A monitor's own command: Redis puts the line after the command's
@@ -403,7 +422,8 @@ class Introspection:
         return self.hists.get(spec) or {}
 
     def reset_histograms(self):
-        self.hists.clear()
+        self._fold()
+        self._hists.clear()
 
 
 def _get(cfg, name, default):
@@ -428,7 +448,8 @@ def attach(server):
     if hub is None:
         hub = Introspection(server)
         server.introspection = hub
-        server.command_observers.append(hub.make_observer())
+        hub._install()
+        server.error_hooks.append(hub.failed)
     return hub
 
 

@@ -184,7 +184,10 @@ class Keyspace:
 
     # -- writes ----------------------------------------------------------
     def set(self, key, value, keep_ttl=False):
-        """Store *value* under *key*, replacing any value (and TTL unless keep_ttl)."""
+        """Store *value* under *key*, replacing any value (and TTL unless keep_ttl).
+
+        This is SET's whole storage cost, so the common cases are inlined:
+        the bucket lookup, a bytes value's size, the LRU stamp."""
         h = hash(key)
         i = h & (self.level - 1)
         if i < self.split:
@@ -192,27 +195,32 @@ class Keyspace:
         bucket = self.buckets[i]
         old = bucket.get(key)
         bucket[key] = value
+        shard = self.shard
+        vm = ((40 + len(value)) & ~7) if type(value) is bytes else value_memory(value)
         if old is None:
             # A new list/zset may serve clients blocked on it (Redis signals in dbAdd):
             # covers RENAME, COPY, MOVE and SMOVE-like paths as well as pushes.
-            if self.shard.waiters and type(value) is not bytes and type(value) is not bytearray \
-                    and (self.index, key) in self.shard.waiters:
-                self.shard.ready_keys.append((self.shard, self.index, key))
+            if shard.waiters and type(value) is not bytes and type(value) is not bytearray \
+                    and (self.index, key) in shard.waiters:
+                shard.ready_keys.append((shard, self.index, key))
             self.count += 1
-            self.mem += sizeof_bytes(key) + KEY_OVERHEAD + value_memory(value)
+            self.mem += ((40 + len(key)) & ~7) + KEY_OVERHEAD + vm
             if self.count > len(self.buckets) * BUCKET_LOAD:
                 self._grow()
-            if self.shard.notifier is not None and getattr(self.shard.notifier, "new_keys", False):
-                self.shard.notifier(self.index, "n", "new", key)   # class 'n' (dbAdd)
+            if shard.notifier is not None and getattr(shard.notifier, "new_keys", False):
+                shard.notifier(self.index, "n", "new", key)   # class 'n' (dbAdd)
+            if shard.lfu:
+                self.access[key] = shard.lfu_touch(None)
+            else:
+                self.access[key] = self.time.lru
         else:
-            self.mem += value_memory(value) - value_memory(old)
+            self.mem += vm - (((40 + len(old)) & ~7) if type(old) is bytes else value_memory(old))
             if not keep_ttl and self.expires and key in self.expires:
                 del self.expires[key]
-        shard = self.shard
-        if shard.lfu:
-            self.access[key] = shard.lfu_touch(self.access.get(key) if old is not None else None)
-        else:
-            self.access[key] = self.time.lru
+            if shard.lfu:
+                self.access[key] = shard.lfu_touch(self.access.get(key))
+            else:
+                self.access[key] = self.time.lru
         if self.watched is not None:
             self.signal_modified(key)
 
