@@ -72,6 +72,8 @@ TIMEOUT_NEGATIVE = "ERR timeout is negative"
 # --- replication, replica side (commands/replicaof.py) ---------------------------
 MASTER_PORT_INVALID = "ERR Invalid master port"
 REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
+UNBLOCKED_ROLE_CHANGE = ("UNBLOCKED force unblock from blocking operation, instance state changed "
+                         "(master -> replica?)")
 # --- lists (commands/lists.py) ---------------------------------------------------
 LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
                   "or use negative to start from the end of the list")
