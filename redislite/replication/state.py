@@ -8,6 +8,7 @@ byte to its own replicas, so both sides feed the same backlog through
 """
 
 import os
+from collections import deque
 
 #: Redis's CONFIG_RUN_ID_SIZE
 REPLID_LEN = 40
@@ -22,38 +23,61 @@ class Backlog:
 
     ``first_offset`` is the stream offset of the first byte held (Redis's
     ``repl_backlog_first_byte_offset``, offsets counted from 1).
+
+    Appends are O(len(data)): small writes accumulate in a ``bytearray`` tail
+    that is sealed into an immutable chunk every :data:`SEAL` bytes, and
+    trimming drops whole chunks from a deque plus a skip count into the oldest
+    one, so a busy stream of 40-byte commands never copies the ring.
     """
 
-    __slots__ = ("size", "chunks", "histlen", "first_offset", "end_offset")
+    __slots__ = ("size", "chunks", "skip", "tail", "histlen", "first_offset", "end_offset")
+
+    #: bytes gathered in the tail before it becomes a chunk (Redis's 16 KB blocks)
+    SEAL = 16384
 
     def __init__(self, size, end_offset=0):
         self.size = size
-        self.chunks = []          # bytes objects, oldest first
+        self.chunks = deque()     # sealed bytes, oldest first; chunks[0][skip:] is held
+        self.skip = 0
+        self.tail = bytearray()   # newest bytes, not sealed yet
         self.histlen = 0
         self.end_offset = end_offset          # offset of the last byte held
         self.first_offset = end_offset + 1
 
     def append(self, data):
-        self.chunks.append(data)
-        self.histlen += len(data)
-        self.end_offset += len(data)
-        self._trim()
+        n = len(data)
+        tail = self.tail
+        tail += data
+        self.histlen += n
+        self.end_offset += n
+        if len(tail) >= self.SEAL:
+            self.chunks.append(bytes(tail))
+            self.tail = bytearray()
+        if self.histlen > self.size:
+            self._trim()
 
     def resize(self, size):
         self.size = size
-        self._trim()
+        if self.histlen > size:
+            self._trim()
 
     def _trim(self):
+        drop = self.histlen - self.size
         chunks = self.chunks
-        while self.histlen > self.size and chunks:
-            extra = self.histlen - self.size
-            head = chunks[0]
-            if len(head) <= extra:
-                chunks.pop(0)
-                self.histlen -= len(head)
+        while drop > 0 and chunks:
+            avail = len(chunks[0]) - self.skip
+            if avail <= drop:
+                chunks.popleft()
+                self.skip = 0
+                drop -= avail
+                self.histlen -= avail
             else:
-                chunks[0] = head[extra:]
-                self.histlen -= extra
+                self.skip += drop
+                self.histlen -= drop
+                drop = 0
+        if drop > 0:                       # only the tail is left
+            del self.tail[:drop]
+            self.histlen -= drop
         self.first_offset = self.end_offset - self.histlen + 1
 
     def covers(self, offset):
@@ -62,9 +86,16 @@ class Backlog:
 
     def since(self, offset):
         """The held bytes from stream offset *offset* on (``covers(offset)`` must hold)."""
-        skip = offset - self.first_offset
-        data = b"".join(self.chunks)
-        return data[skip:]
+        skip = self.skip + offset - self.first_offset
+        parts = []
+        for chunk in self.chunks:
+            if skip >= len(chunk):
+                skip -= len(chunk)
+                continue
+            parts.append(chunk[skip:] if skip else chunk)
+            skip = 0
+        parts.append(bytes(self.tail[skip:]) if skip else bytes(self.tail))
+        return b"".join(parts)
 
 
 class ReplicationState:
