@@ -74,6 +74,24 @@ MASTER_PORT_INVALID = "ERR Invalid master port"
 REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."
 UNBLOCKED_ROLE_CHANGE = ("UNBLOCKED force unblock from blocking operation, instance state changed "
                          "(master -> replica?)")
+# --- replication, master side (replication/master.py, commands/replication.py) ------
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+NOT_IN_TRANSACTION = "ERR Command not allowed inside a transaction"
+SYNC_PENDING_OUTPUT = "ERR SYNC and PSYNC are invalid with pending output"
+SYNC_NO_MASTER_LINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+SYNC_FILTER_NEEDS_EOF = "ERR Filtered replica requires EOF capability"
+SYNC_BGSAVE_FAILED = "ERR BGSAVE failed, replication can't continue"
+PSYNC_FAILOVER_TO_MASTER = "ERR PSYNC FAILOVER can't be sent to a master."
+PSYNC_FAILOVER_REPLID = "ERR PSYNC FAILOVER replid must match my replid."
+REPLCONF_UNKNOWN = "ERR Unrecognized REPLCONF option: %s"
+REPLCONF_IP_TOO_LONG = "ERR REPLCONF ip-address provided by replica instance is too long: %d bytes"
+REPLCONF_RDB_ONLY_RANGE = "ERR value is out of range, value must between 0 and 1"
+REPLCONF_FILTER_MISSING = "ERR Missing rdb-filter-only values"
+REPLCONF_FILTER_UNSUPPORTED = "ERR Unsupported rdb-filter-only option: %s"
+WAIT_TIMEOUT_NOT_INT = "ERR timeout is not an integer or out of range"
+WAIT_ON_REPLICA = ("ERR WAIT cannot be used with replica instances. Please also note that since "
+                   "Redis 4.0 if a replica is configured to be writable (which is not the default) "
+                   "writes to replicas are just local and are not propagated.")
 # --- lists (commands/lists.py) ---------------------------------------------------
 LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
                   "or use negative to start from the end of the list")
