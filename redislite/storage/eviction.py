@@ -88,7 +88,12 @@ def evict_one(shards, policy, samples, now):
 
 
 def perform_evictions(server):
-    """Free memory until under maxmemory.  Returns False if it could not (OOM)."""
+    """Free memory until under maxmemory.  Returns False if it could not (OOM).
+
+    A replica with replica-ignore-maxmemory (the default) never evicts and never
+    answers OOM: its master's DELs keep it in step (Redis's performEvictions)."""
+    if server.replica_of is not None and server.config["replica-ignore-maxmemory"]:
+        return True
     limit = server.maxmemory
     policy = server.maxmemory_policy
     used = server.used_memory()
