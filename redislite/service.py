@@ -106,6 +106,8 @@ def make_service(config, reactor=None, config_file=None):
     CoreService(server).setServiceParent(top)
     from . import persistence
     persistence.wire(top, server, config)    # recovery, then the persistence actor (docs/persistence.md)
+    from .replication import replica
+    replica.wire(top, server, config)        # --replicaof: the link starts once the data is loaded
     port = config["port"]
     if port:
         factory = LoggedFactory(server)

@@ -60,6 +60,15 @@ OPTIONS += [
     ("stop-writes-on-bgsave-error", "refuse writes while snapshots fail (yes/no)"),
     ("rdb-key-save-delay", "microseconds to sleep per key while saving (testing)"),
 ]
+#: Replication, replica side (docs/replication.md).
+OPTIONS += [
+    ("replicaof", "replicate from the master at 'HOST PORT' (or HOST:PORT); REPLICAOF at run time"),
+    ("masteruser", "user name to authenticate to the master with"),
+    ("masterauth", "password to authenticate to the master with"),
+    ("replica-read-only", "refuse writes from ordinary clients while a replica (yes/no)"),
+    ("replica-serve-stale-data", "answer data commands while the link to the master is down (yes/no)"),
+    ("repl-timeout", "seconds without data from the master before the link is dropped"),
+]
 
 
 def _describe(name, doc):
