@@ -14,10 +14,11 @@ from twisted.internet.protocol import Factory, Protocol
 
 from . import errors
 from .actors.router import key_slot
+from .reactor_tuning import FAST_READERS
 from . import blocking
 from .commands import registry
 from .errors import ReplyError
-from .resp.encoder import QUEUED, encode_into
+from .resp.encoder import _BULK_HDR, QUEUED, Status as _Status, encode_into
 from .resp.parser import ProtocolError, RequestParser
 
 _perf = _time.perf_counter
@@ -34,6 +35,7 @@ _SUBSCRIBED_OK = frozenset(("ping", "subscribe", "ssubscribe", "unsubscribe", "s
 _SUBSCRIBED_ONLY = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                     "RESET are allowed in this context")
 _NOAUTH = ReplyError(errors.NOAUTH)
+_NO_MULTI = ReplyError(errors.NOT_IN_TRANSACTION)
 _OOM = ReplyError(errors.OOM)
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
 
@@ -107,6 +109,9 @@ class Client:
         if not self.authenticated and not spec.noauth:
             spec.rejected += 1
             return self._reject(_NOAUTH, spec)
+        if self.multi is not None and "no_multi" in spec.flags:
+            spec.rejected += 1      # PSYNC, SYNC, SAVE, SHUTDOWN (Redis's CMD_NO_MULTI)
+            return self._reject(_NO_MULTI, spec)
         if spec.denyoom and server.maxmemory and not self.no_evict and not server.make_room():
             spec.rejected += 1
             return self._reject(_OOM, spec)
@@ -159,11 +164,13 @@ class Client:
 
     def _gates(self, server, spec):
         """The rarer refusals, in Redis's processCommand order (after OOM):
-        MISCONF, READONLY replica, RESP2 subscribed context, MASTERDOWN (a replica
+        MISCONF, NOREPLICAS, READONLY replica, RESP2 subscribed context, MASTERDOWN (a replica
         whose link is down with replica-serve-stale-data no), LOADING, BUSY."""
         if server.write_error is not None and (spec.is_write or spec.fullname == "ping") \
                 and self.kind != "master":
             return server.write_error
+        if server.noreplicas_error is not None and spec.is_write:
+            return server.noreplicas_error          # min-replicas-to-write (replication/master.py)
         if server.read_only and spec.is_write and self.kind != "master":
             return _READONLY
         if self.subscribed and not self.resp3 and spec.fullname not in _SUBSCRIBED_OK:
@@ -248,8 +255,29 @@ class RedisProtocol(Protocol, Client):
             self.transport.loseConnection()
             return
         server.add_client(self)
+        if self._direct and self.fd >= 0:
+            self._recv = self.transport.socket.recv
+            FAST_READERS[self.fd] = self._fast_read
+
+    def _fast_read(self):
+        """One read straight from the socket (reactor_tuning's lean poll calls it).
+
+        False hands the event back to Twisted's path: EOF and errors are
+        its business (connectionLost and the rest)."""
+        try:
+            data = self._recv(65536)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False
+        self.dataReceived(data)
+        return True
 
     def connectionLost(self, reason=None):
+        if FAST_READERS.get(self.fd) == self._fast_read:
+            del FAST_READERS[self.fd]
         self.closing = True
         blocking.cancel(self)
         self.server.remove_client(self)
@@ -288,27 +316,42 @@ class RedisProtocol(Protocol, Client):
         server.now.refresh()
         parser = self.parser
         out = []
-        dispatch = self.dispatch
+        append = out.append
+        execute = self.execute
+        ready_keys = server.ready_keys
         # Out-of-band values for this very client (a message it published to
         # itself) join the replies in order instead of overtaking them.
         self._out = out
         try:
             while True:
+                server.total_commands += len(commands)
                 for i, argv in enumerate(commands):
-                    reply = dispatch(argv)
-                    server.total_commands += 1
-                    if reply is BLOCKED:
+                    # Client.dispatch, inlined: run, then serve clients it unblocked.
+                    reply = execute(argv)
+                    if ready_keys:
+                        blocking.serve_ready_keys(ready_keys)
+                    t = type(reply)
+                    if t is _Status:
+                        append(reply.wire)
+                    elif t is bytes and len(reply) < 1024:
+                        append(_BULK_HDR[len(reply)])
+                        append(reply)
+                        append(b"\r\n")
+                    elif reply is BLOCKED:
+                        server.total_commands -= len(commands) - i - 1
                         rest = commands[i + 1:]
                         if rest or error is not None:
                             self._queue(rest, error)
                         error = None
                         break
-                    encode_into(reply, out, self.resp3)
+                    else:
+                        encode_into(reply, out, self.resp3)
                     if self.after_reply:
                         for value in self.after_reply:
                             encode_into(value, out, self.resp3)
                         self.after_reply = ()
                     if self.closing:
+                        server.total_commands -= len(commands) - i - 1
                         break
                 else:
                     # After AUTH, a big command held back by the unauthenticated limits

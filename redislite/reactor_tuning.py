@@ -11,7 +11,13 @@ with ``REDISLITE_FAST_POLL=0``.
 
 import errno
 import os
+import sys
 import types
+
+#: fd -> fn() for plain TCP RESP connections: reads and handles one chunk,
+#: returning False when Twisted's own path must take over (EOF, an error).
+#: RedisProtocol registers itself here while connected (see protocol.py).
+FAST_READERS = {}
 
 
 def install(reactor):
@@ -25,6 +31,10 @@ def install(reactor):
     if not isinstance(reactor, EPollReactor):
         return False
     do_read_or_write = reactor._doReadOrWrite
+    disconnect = reactor._disconnectSelectable
+    fast_readers = FAST_READERS
+    from select import EPOLLIN
+    from twisted.python import failure, log
 
     def doPoll(self, timeout):
         if timeout is None:
@@ -39,6 +49,17 @@ def install(reactor):
         for fd, event in ready:
             selectable = selectables.get(fd)
             if selectable is not None:
+                if event == EPOLLIN:
+                    fast = fast_readers.get(fd)
+                    if fast is not None:
+                        # Twisted's _doReadOrWrite -> doRead -> _dataReceived, minus the layers.
+                        try:
+                            if fast():
+                                continue
+                        except BaseException:
+                            log.err()
+                            disconnect(selectable, failure.Failure(sys.exc_info()[1]), True)
+                            continue
                 do_read_or_write(selectable, fd, event)
 
     reactor.doPoll = types.MethodType(doPoll, reactor)
