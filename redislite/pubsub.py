@@ -1,22 +1,39 @@
 """The pub/sub hub: channel, pattern and shard-channel registries, and delivery.
 
 One :class:`Hub` per server (``get_hub(server)``).  Each registry maps a name to
-an insertion-ordered ``dict`` of subscribed clients (used as an ordered set),
-and each client keeps its own subscriptions in ``client.channels`` /
+an insertion-ordered ``dict`` of subscribed clients (used as an ordered set;
+the value is the client's plain-TCP transport, or None, see below), and each
+client keeps its own subscriptions in ``client.channels`` /
 ``client.patterns`` / ``client.shard_channels`` (also ordered dicts), so
 subscribe, unsubscribe and disconnect are O(1) per name.
 
 Delivery follows Redis's pubsubPublishMessage: channel subscribers first, then
-pattern subscribers pattern by pattern.  A message is encoded once per publish
-(RESP2 and RESP3 differ only in the aggregate's first byte) and handed to each
-subscriber as a ``Raw`` value.
+pattern subscribers pattern by pattern.  A message frame is encoded once per
+publish (RESP2 and RESP3 differ only in the aggregate's first byte, so both
+have the same length) and the same bytes object goes to every subscriber.
 
-Output buffer limits (``client-output-buffer-limit``): before and after writing
-to a subscriber we look at what its transport still holds (bytes the kernel
-would not take).  Past the hard limit, or past the soft limit for longer than
-the soft seconds, the subscriber is dropped at once (its queued output is
-discarded, as Redis frees such a client), so a subscriber that never reads
-costs bounded memory and the publisher never waits for it.
+The fan-out is Redis's "append to the output buffer now, write in
+beforeSleep": for a subscriber on a plain TCP connection the frame is appended
+straight to its transport's write buffer (``_tempDataBuffer``, what
+``transport.write`` appends to) and the transport is remembered; once per
+reactor turn (``callLater(0)``, after every readable connection was served)
+:meth:`Hub.flush` sends each remembered buffer with one ``send()``, and only a
+partial send hands the rest to Twisted's writer.  Because the frames sit in the
+transport's own buffer, anything written to that client later (its own replies,
+``RedisProtocol._write``) queues behind them, so per-connection order is the
+order of events.  Subscribers on other transports (TLS, in-memory), a client
+receiving its own message mid-command (``client._out``; it goes through
+``client.send`` to stay in order with its replies) and closing clients take
+the general path, :meth:`Hub.deliver`.
+
+Output buffer limits (``client-output-buffer-limit``): after appending we look
+at what the client's transport holds (bytes the kernel has not taken).  The hot
+loop only compares that with the smallest configured limit; at or past it, the
+full check runs (Redis's checkClientOutputBufferLimits): past the hard limit,
+or past the soft limit for longer than the soft seconds, the subscriber is
+dropped (its queued output is discarded, as Redis frees such a client), so a
+subscriber that never reads costs bounded memory and the publisher never
+waits for it.
 """
 
 from .glob import compile_pattern
@@ -55,9 +72,23 @@ def pending_output(client):
         return 0
     n = getattr(t, "_tempDataLen", 0)
     buf = getattr(t, "dataBuffer", None)
-    if buf is not None:
-        n += len(buf)
+    if buf:
+        n += len(buf) - getattr(t, "offset", 0)
     return n
+
+
+def _fast_transport(client):
+    """The transport the fan-out may append to directly, or None.
+
+    Only plain TCP connections (``RedisProtocol._direct``, set when the
+    connection is made and never changed) qualify: their ``write`` is exactly
+    "append to ``_tempDataBuffer`` and register as a writer".
+    """
+    if getattr(client, "_direct", False):
+        t = client.transport
+        if t is not None and hasattr(t, "_tempDataBuffer") and hasattr(t, "writeSomeData"):
+            return t
+    return None
 
 
 def client_class(client):
@@ -82,10 +113,13 @@ def _ordered(client, attr):
 class Hub:
     def __init__(self, server):
         self.server = server
-        self.channels = {}        # channel -> {client: None}
-        self.patterns = {}        # pattern -> [matcher, {client: None}]
-        self.shard_channels = {}  # shard channel -> {client: None}
+        self.channels = {}        # channel -> {client: fast transport or None}
+        self.patterns = {}        # pattern -> [matcher, {client: fast transport or None}]
+        self.shard_channels = {}  # shard channel -> {client: fast transport or None}
         self.limit_disconnections = 0
+        self._dirty = []          # clients whose transport got fan-out bytes this turn
+        self._flush_call = None   # the pending callLater(0, flush)
+        self._soft = {}           # clients whose soft-limit clock runs (obuf_soft_since set)
 
     # -- subscriptions ----------------------------------------------------------
     def subscribe(self, client, channel, shard=False):
@@ -98,7 +132,7 @@ class Hub:
         subs = registry.get(channel)
         if subs is None:
             subs = registry[channel] = {}
-        subs[client] = None
+        subs[client] = _fast_transport(client)
         client.subscribed = True
         return True
 
@@ -123,7 +157,7 @@ class Hub:
         entry = self.patterns.get(pattern)
         if entry is None:
             entry = self.patterns[pattern] = [compile_pattern(bytes(pattern)), {}]
-        entry[1][client] = None
+        entry[1][client] = _fast_transport(client)
         client.subscribed = True
         return True
 
@@ -148,6 +182,7 @@ class Hub:
         for pat in list(client.patterns):
             self.punsubscribe(client, pat)
         client.subscribed = False
+        self._soft.pop(client, None)
 
     # -- delivery -------------------------------------------------------------------
     def publish(self, channel, message):
@@ -157,16 +192,18 @@ class Hub:
         if subs is None and not patterns:
             return 0
         receivers = 0
-        tail = b"%s%s" % (_bulk(channel), _bulk(message))
+        tail = b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(channel), channel, len(message), message)
         if subs:
-            raw = Raw(b"*3\r\n" + _MESSAGE + tail, b">3\r\n" + _MESSAGE + tail)
-            receivers += self._deliver_all(subs, raw)
+            receivers = len(subs)
+            body = _MESSAGE + tail
+            self._fanout(subs, b"*3\r\n" + body, b">3\r\n" + body)
         if patterns:
             for pattern, (matcher, psubs) in list(patterns.items()):
                 if not matcher(channel):
                     continue
+                receivers += len(psubs)
                 body = _PMESSAGE + _bulk(pattern) + tail
-                receivers += self._deliver_all(psubs, Raw(b"*4\r\n" + body, b">4\r\n" + body))
+                self._fanout(psubs, b"*4\r\n" + body, b">4\r\n" + body)
         return receivers
 
     def spublish(self, channel, message):
@@ -174,23 +211,105 @@ class Hub:
         if not subs:
             return 0
         body = _SMESSAGE + _bulk(channel) + _bulk(message)
-        return self._deliver_all(subs, Raw(b"*3\r\n" + body, b">3\r\n" + body))
+        self._fanout(subs, b"*3\r\n" + body, b">3\r\n" + body)
+        return len(subs)
 
-    def _deliver_all(self, subs, raw):
-        n = 0
-        for client in list(subs):
-            n += 1
-            self.deliver(client, raw)
-        return n
+    def _fanout(self, subs, resp2, resp3):
+        """Append one message frame to every subscriber in *subs* (client -> fast transport).
+
+        The per-subscriber work is kept to appending the shared bytes object
+        and comparing the buffered size with the smallest output limit; all
+        else (slow transports, own-message ordering, the full limit check,
+        which may drop a client and so change *subs*) runs after the loop.
+        """
+        n = len(resp2)
+        thr = self._threshold if self.server.config is self._cfg else self._limits_changed()
+        dirty = self._dirty
+        slow = check = None
+        for c, t in subs.items():
+            if t is None or c.closing or c._out is not None:
+                if slow is None:
+                    slow = []
+                slow.append(c)
+                continue
+            pend = t._tempDataLen + n
+            t._tempDataLen = pend
+            t._tempDataBuffer.append(resp3 if c.resp3 else resp2)
+            if pend == n:
+                dirty.append(c)          # first bytes this turn: flush() sends them
+            if pend >= thr or t.dataBuffer:
+                if check is None:
+                    check = []
+                check.append(c)          # near a limit, or the socket is backed up
+        fast = len(subs) - (len(slow) if slow is not None else 0)
+        if fast:
+            self.server.net_output_bytes += n * fast
+            if self._flush_call is None:
+                self._flush_call = self.server.reactor.callLater(0, self.flush)
+        if self._soft:
+            # A subscriber whose soft-limit clock runs gets the full check on
+            # every message, so the clock stops as soon as it drains (Redis
+            # resets it on the first reply below the soft limit).
+            extra = [c for c in self._soft if c in subs]
+            if extra:
+                if check is None:
+                    check = extra
+                else:
+                    seen = set(check)
+                    check.extend(c for c in extra if c not in seen)
+        if check is not None:
+            for c in check:
+                self.check_output_limit(c)
+        if slow is not None:
+            raw = Raw(resp2, resp3)
+            for c in slow:
+                self.deliver(c, raw)
+
+    def flush(self):
+        """Send what the fan-out appended this turn: one send() per subscriber.
+
+        Redis's handleClientsWithPendingWrites.  A subscriber whose socket
+        would not take everything keeps the rest in Twisted's buffer, with the
+        transport registered as a writer, exactly the state ``doWrite`` leaves
+        after a partial send.  Closing clients are left alone: a killed one's
+        output is discarded, and ``loseConnection`` flushes the others.
+        """
+        self._flush_call = None
+        dirty = self._dirty
+        if not dirty:
+            return
+        self._dirty = []
+        for c in dirty:
+            if c.closing:
+                continue
+            t = c.transport
+            if not t._tempDataLen:
+                continue            # doWrite (or an earlier entry) already sent it
+            if t.dataBuffer or t.disconnecting or not t.connected:
+                t.startWriting()    # Twisted is already draining this one
+                continue
+            buf = t._tempDataBuffer
+            data = buf[0] if len(buf) == 1 else b"".join(buf)
+            sent = t.writeSomeData(data)
+            if type(sent) is not int:
+                t.startWriting()    # connection lost: doWrite sees the error and closes
+                continue
+            t._tempDataBuffer = []
+            t._tempDataLen = 0
+            if sent < len(data):
+                t.dataBuffer = data
+                t.offset = sent
+                t.startWriting()
 
     def deliver(self, client, value):
         """Send an out-of-band value, enforcing the client's output buffer limit.
 
-        Written through the transport's buffer rather than sent at once: a
-        pipeline of PUBLISHes then costs one send() per subscriber per reactor
-        turn instead of one per message, as Redis writes in beforeSleep.  A
-        client receiving its own message (mid-command) goes through send(),
-        which keeps it in order with its replies.
+        The general path (client tracking pushes, and the subscribers the
+        fan-out does not append to directly).  Written through the transport's
+        buffer rather than sent at once, so a burst costs one send() per
+        client per reactor turn.  A client receiving its own message
+        (mid-command) goes through send(), which keeps it in order with its
+        replies.
         """
         if client.closing:
             return
@@ -208,19 +327,27 @@ class Hub:
 
     def _limits(self):
         """client-output-buffer-limit per class, re-read only when the Config changes."""
-        cfg = self.server.config
-        if cfg is not self._cfg:
-            self._cfg = cfg
-            try:
-                entries = cfg["client-output-buffer-limit"]
-            except (KeyError, TypeError):
-                entries = ()
-            self._cls_limits = {name: (hard, soft, secs) for name, (_, hard, soft, secs)
-                                in zip(("normal", "replica", "pubsub"), entries)}
+        if self.server.config is not self._cfg:
+            self._limits_changed()
         return self._cls_limits
+
+    def _limits_changed(self):
+        """Re-read the limits; returns the fan-out threshold (smallest limit set)."""
+        cfg = self.server.config
+        self._cfg = cfg
+        try:
+            entries = cfg["client-output-buffer-limit"]
+        except (KeyError, TypeError):
+            entries = ()
+        self._cls_limits = {name: (hard, soft, secs) for name, (_, hard, soft, secs)
+                            in zip(("normal", "replica", "pubsub"), entries)}
+        sizes = [x for hard, soft, _ in self._cls_limits.values() for x in (hard, soft) if x]
+        self._threshold = min(sizes) if sizes else float("inf")
+        return self._threshold
 
     _cfg = None
     _cls_limits = {}
+    _threshold = float("inf")
 
     def check_output_limit(self, client):
         """Redis's checkClientOutputBufferLimits; closes the client when over."""
@@ -229,6 +356,7 @@ class Hub:
         if not limits or not pending:
             if getattr(client, "obuf_soft_since", None) is not None:
                 client.obuf_soft_since = None
+                self._soft.pop(client, None)
             return False
         hard, soft, seconds = limits
         over = hard and pending >= hard
@@ -237,10 +365,12 @@ class Hub:
             since = getattr(client, "obuf_soft_since", None)
             if since is None:
                 client.obuf_soft_since = now
+                self._soft[client] = None
             elif now - since > seconds:
                 over = True
         elif not over and getattr(client, "obuf_soft_since", None) is not None:
             client.obuf_soft_since = None
+            self._soft.pop(client, None)
         if over:
             self.kill_for_output_limit(client)
             return True

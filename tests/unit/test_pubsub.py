@@ -4,6 +4,9 @@ subscribed-mode gate, RESET/disconnect cleanup and output buffer limits."""
 import hiredis
 import pytest
 from twisted.internet import task
+from twisted.internet.abstract import FileDescriptor
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import MemoryReactor
 from twisted.internet.testing import StringTransport
 
 from redislite.commands import load_all
@@ -283,3 +286,181 @@ def test_info_stats_counts(srv):
     text = info if isinstance(info, str) else info.decode()
     assert "pubsub_channels:2" in text and "pubsub_patterns:1" in text
     assert "pubsubshard_channels:1" in text
+
+
+# -- the fan-out's direct path (plain TCP transports) -------------------------------------
+class _TCPTransport(FileDescriptor):
+    """Twisted's own write buffering (FileDescriptor) over a fake socket.
+
+    ``budget`` is what the "kernel" still accepts (None: everything), so a
+    partial send and a stalled reader can be played; ``sends`` counts send()s.
+    """
+
+    def __init__(self):
+        super().__init__(reactor=MemoryReactor())
+        self.connected = True
+        self.sent = bytearray()
+        self.sends = 0
+        self.budget = None
+        self.aborted = False
+
+    def writeSomeData(self, data):
+        data = bytes(data)
+        n = len(data) if self.budget is None else min(self.budget, len(data))
+        if self.budget is not None:
+            self.budget -= n
+        self.sends += 1
+        self.sent += data[:n]
+        return n
+
+    def abortConnection(self):
+        self.aborted = True
+
+    def getPeer(self):
+        return IPv4Address("TCP", "127.0.0.1", 40000)
+
+    def getHost(self):
+        return IPv4Address("TCP", "127.0.0.1", 6379)
+
+    def fileno(self):
+        return -1
+
+    def writing(self):
+        return self in self.reactor.writers
+
+
+def connect_tcp(srv, *setup):
+    proto = RedisProtocol(srv)
+    t = _TCPTransport()
+    proto.makeConnection(t)
+    proto._direct = True           # as connectionMade sets it for a tcp.Connection
+    for args in setup:
+        proto.dataReceived(cmd(*args))
+    t.sent.clear()
+    t.sends = 0
+    return proto, t
+
+
+def _msg(channel, payload, resp3=False):
+    return b"%s3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+        b">" if resp3 else b"*", len(channel), channel, len(payload), payload)
+
+
+def test_fanout_appends_shared_frames_and_flushes_once_per_turn(srv):
+    subs = [connect_tcp(srv, (b"SUBSCRIBE", b"c")) for _ in range(3)]
+    s3, t3 = connect_tcp(srv, (b"HELLO", b"3"), (b"SUBSCRIBE", b"c"))
+    pub, tp = connect_tcp(srv)
+    pub.dataReceived(b"".join(cmd(b"PUBLISH", b"c", b"m%d" % i) for i in range(5)))
+    assert tp.sent == b":4\r\n" * 5
+    for _, t in subs + [(s3, t3)]:
+        assert t.sent == b"" and t._tempDataLen > 0      # buffered until the turn ends
+        assert t.sends == 0 and not t.writing()
+    frames2 = [_msg(b"c", b"m%d" % i) for i in range(5)]
+    assert subs[0][1]._tempDataBuffer[0] is subs[1][1]._tempDataBuffer[0]   # one bytes object
+    srv.reactor.advance(0)
+    for _, t in subs:
+        assert t.sent == b"".join(frames2) and t.sends == 1
+        assert t._tempDataLen == 0 and t._tempDataBuffer == [] and not t.writing()
+    assert t3.sent == b"".join(_msg(b"c", b"m%d" % i, True) for i in range(5))
+
+
+def test_fanout_keeps_order_with_the_subscribers_own_replies(srv):
+    sub, t = connect_tcp(srv, (b"HELLO", b"3"), (b"SUBSCRIBE", b"c"))
+    pub, _ = connect_tcp(srv)
+    pub.dataReceived(cmd(b"PUBLISH", b"c", b"first"))
+    sub.dataReceived(cmd(b"PING"))                  # same turn, before the flush
+    pub.dataReceived(cmd(b"PUBLISH", b"c", b"second"))
+    srv.reactor.advance(0)
+    assert t.sent == _msg(b"c", b"first", True) + b"+PONG\r\n" + _msg(b"c", b"second", True)
+
+
+def test_fanout_to_self_goes_with_the_reply(srv):
+    a, t = connect_tcp(srv, (b"HELLO", b"3"), (b"SUBSCRIBE", b"c"))
+    b, tb = connect_tcp(srv, (b"SUBSCRIBE", b"c"))
+    a.dataReceived(cmd(b"PUBLISH", b"c", b"self") + cmd(b"PING"))
+    assert t.sent == _msg(b"c", b"self", True) + b":2\r\n+PONG\r\n"
+    srv.reactor.advance(0)
+    assert tb.sent == _msg(b"c", b"self")
+
+
+def test_fanout_partial_send_leaves_the_rest_to_twisted(srv):
+    sub, t = connect_tcp(srv, (b"SUBSCRIBE", b"c"))
+    pub, _ = connect_tcp(srv)
+    t.budget = 10
+    pub.dataReceived(cmd(b"PUBLISH", b"c", b"a" * 100) + cmd(b"PUBLISH", b"c", b"b" * 100))
+    srv.reactor.advance(0)
+    want = _msg(b"c", b"a" * 100) + _msg(b"c", b"b" * 100)
+    assert t.sent == want[:10] and t.writing()
+    pub.dataReceived(cmd(b"PUBLISH", b"c", b"z"))        # queues behind the unsent rest
+    sub.dataReceived(cmd(b"PING"))
+    srv.reactor.advance(0)
+    t.budget = None
+    t.doWrite()
+    # PING in RESP2 subscribed mode answers [pong, ""]
+    assert t.sent == want + _msg(b"c", b"z") + b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+    assert not t.writing()
+
+
+def test_fanout_skips_closing_and_pattern_subscribers_get_pmessage(srv):
+    a, ta = connect_tcp(srv, (b"PSUBSCRIBE", b"n*"))
+    b, tb = connect_tcp(srv, (b"SUBSCRIBE", b"news"))
+    b.closing = True                                  # e.g. CLIENT KILL, not yet disconnected
+    pub, tp = connect_tcp(srv)
+    pub.dataReceived(cmd(b"PUBLISH", b"news", b"hi"))
+    assert tp.sent == b":2\r\n"
+    srv.reactor.advance(0)
+    assert ta.sent == b"*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+    assert tb.sent == b""
+
+
+def test_fanout_hard_limit_drops_a_stalled_subscriber(srv):
+    _limits(srv, "pubsub 10kb 0 0")
+    sub, t = connect_tcp(srv, (b"SUBSCRIBE", b"c"))
+    ok, tok = connect_tcp(srv, (b"SUBSCRIBE", b"c"))
+    t.budget = 0                                      # the kernel takes nothing
+    pub = mk(srv)
+    for i in range(100):
+        pub.call("PUBLISH", "c", "x" * 200)
+        if i % 10 == 9:
+            srv.reactor.advance(0)
+        if t.aborted:
+            break
+    assert t.aborted and sub.closing
+    assert 10 * 1024 <= t._tempDataLen + len(t.dataBuffer) < 11 * 1024
+    assert pub.call("PUBSUB", "NUMSUB", "c") == [b"c", 1]
+    assert get_hub(srv).limit_disconnections == 1
+    srv.reactor.advance(0)
+    assert not tok.aborted and tok.sent.count(b"message") == i + 1
+
+
+def test_fanout_single_message_over_the_hard_limit(srv):
+    _limits(srv, "pubsub 1kb 0 0")
+    sub, t = connect_tcp(srv, (b"SUBSCRIBE", b"c"))
+    pub = mk(srv)
+    assert pub.call("PUBLISH", "c", "x" * 2000) == 1
+    assert t.aborted
+
+
+def test_fanout_soft_limit_clock_and_reset(srv):
+    _limits(srv, "pubsub 0 1kb 5")
+    clock = srv.reactor
+    sub, t = connect_tcp(srv, (b"SUBSCRIBE", b"c"))
+    t.budget = 0
+    pub = mk(srv)
+    for _ in range(10):
+        pub.call("PUBLISH", "c", "x" * 200)
+    hub = get_hub(srv)
+    assert sub.obuf_soft_since is not None and sub in hub._soft
+    clock.advance(3)
+    t.budget = None
+    t.doWrite()                                     # the subscriber caught up
+    pub.call("PUBLISH", "c", "x")                   # below the soft limit: the clock stops
+    assert sub.obuf_soft_since is None and sub not in hub._soft
+    t.budget = 0
+    clock.advance(3)
+    for _ in range(10):
+        pub.call("PUBLISH", "c", "x" * 200)
+    assert not t.aborted
+    clock.advance(6)
+    pub.call("PUBLISH", "c", "x")
+    assert t.aborted and sub not in hub._soft
