@@ -36,6 +36,7 @@ _SUBSCRIBED_ONLY = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCR
                     "RESET are allowed in this context")
 _NOAUTH = ReplyError(errors.NOAUTH)
 _NO_MULTI = ReplyError(errors.NOT_IN_TRANSACTION)
+_NO_MULTI = ReplyError(errors.NOT_IN_TRANSACTION)
 _OOM = ReplyError(errors.OOM)
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
 
@@ -112,6 +113,9 @@ class Client:
         if self.multi is not None and "no_multi" in spec.flags:
             spec.rejected += 1      # PSYNC, SYNC, SAVE, SHUTDOWN (Redis's CMD_NO_MULTI)
             return self._reject(_NO_MULTI, spec)
+        if self.multi is not None and "no_multi" in spec.flags:
+            spec.rejected += 1      # PSYNC, SYNC, SAVE, SHUTDOWN (Redis's CMD_NO_MULTI)
+            return self._reject(_NO_MULTI, spec)
         if spec.denyoom and server.maxmemory and not self.no_evict and not server.make_room():
             spec.rejected += 1
             return self._reject(_OOM, spec)
@@ -169,6 +173,8 @@ class Client:
         if server.write_error is not None and (spec.is_write or spec.fullname == "ping") \
                 and self.kind != "master":
             return server.write_error
+        if server.noreplicas_error is not None and spec.is_write:
+            return server.noreplicas_error          # min-replicas-to-write (replication/master.py)
         if server.noreplicas_error is not None and spec.is_write:
             return server.noreplicas_error          # min-replicas-to-write (replication/master.py)
         if server.read_only and spec.is_write and self.kind != "master":

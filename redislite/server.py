@@ -30,6 +30,8 @@ class Server:
     before_reply = None
     #: the persistence actor (redislite.persistence), None when not wired
     persistence = None
+    #: the master side of replication (redislite/replication/master.py), None until used
+    repl_master = None
 
     def __init__(self, config, reactor, shards=None):
         self.reactor = reactor
@@ -69,6 +71,7 @@ class Server:
         self._loading = False        # loading a dataset: -LOADING
         self._busy_error = None      # ReplyError (BUSY) while a script runs too long
         self._stale_error = None     # ReplyError (MASTERDOWN): replica link down, serve-stale-data no
+        self._noreplicas_error = None  # ReplyError (NOREPLICAS): min-replicas-to-write not met
         self.gated = False
         #: fn(client, spec, argv, usec, reply) after every executed command
         #: (MONITOR, SLOWLOG, latency stats, metrics, client tracking); empty = free.
@@ -119,6 +122,8 @@ class Server:
         link = self.repl.link
         if link is not None:
             link.config_changed(config)   # replica-read-only, replica-serve-stale-data (replication/replica.py)
+        if self.repl_master is not None:
+            self.repl_master.config_changed(config)   # backlog size, output limits, min-replicas
 
     def start(self):
         for shard in self.shards:
@@ -150,7 +155,8 @@ class Server:
     # -- refusal gates --------------------------------------------------------------
     def _regate(self):
         self.gated = bool(self._write_error is not None or self._read_only or self._loading
-                          or self._busy_error is not None or self._stale_error is not None)
+                          or self._busy_error is not None or self._stale_error is not None
+                          or self._noreplicas_error is not None)
 
     def _gate(name):
         attr = "_" + name
@@ -168,6 +174,7 @@ class Server:
     loading = _gate("loading")
     busy_error = _gate("busy_error")
     stale_error = _gate("stale_error")
+    noreplicas_error = _gate("noreplicas_error")
     del _gate
 
     # -- clients ---------------------------------------------------------------------
