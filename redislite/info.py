@@ -93,6 +93,12 @@ def _pubsub_counts(server):
     return fn() if fn is not None else (0, 0, 0)
 
 
+def _repl(server, counter):
+    """A counter of the replication master (replication/master.py), 0 before any replica."""
+    m = server.repl_master
+    return getattr(m, counter) if m is not None else 0
+
+
 def _total_errors(server):
     return sum(server.error_stats.values())
 
@@ -271,15 +277,15 @@ def section_stats(server):
         ("total_net_input_bytes", server.net_input_bytes),
         ("total_net_output_bytes", server.net_output_bytes),
         ("total_net_repl_input_bytes", 0),
-        ("total_net_repl_output_bytes", 0),
+        ("total_net_repl_output_bytes", _repl(server, "repl_output_bytes")),
         ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"),
         ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", server.rejected_connections),
-        ("sync_full", 0),
-        ("sync_partial_ok", 0),
-        ("sync_partial_err", 0),
+        ("sync_full", _repl(server, "sync_full")),
+        ("sync_partial_ok", _repl(server, "sync_partial_ok")),
+        ("sync_partial_err", _repl(server, "sync_partial_err")),
         ("expired_keys", server.stat("stats_expired")),
         ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", 0),
@@ -319,21 +325,10 @@ def section_stats(server):
 
 
 def section_replication(server):
-    """A master with no replicas; the replication module extends this later."""
-    replid = server.repl.replid
-    return [
-        ("role", "master"),
-        ("connected_slaves", 0),
-        ("master_failover_state", "no-failover"),
-        ("master_replid", replid),
-        ("master_replid2", "0" * 40),
-        ("master_repl_offset", 0),
-        ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_size", 1048576),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ]
+    """Redis 7.0's INFO replication, from the master side (replication/master.py), which
+    adds the replica side's lines (``server.repl.link.info_fields()``) when we are one."""
+    from .replication.master import master_of
+    return master_of(server).info_fields()
 
 
 def section_cpu(server):

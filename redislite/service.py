@@ -41,6 +41,23 @@ class CoreService(service.Service):
         return super().stopService()
 
 
+class ReplicationService(service.Service):
+    """The master side of replication (redislite/replication/master.py): its cron runs
+    with the application; stopping kills a full-sync child still running."""
+
+    def __init__(self, server):
+        from .replication.master import master_of
+        self.master = master_of(server)
+
+    def startService(self):
+        super().startService()
+        self.master.start()
+
+    def stopService(self):
+        self.master.stop()
+        return super().stopService()
+
+
 def _sensitive(name):
     from .config import PARAMS
     p = PARAMS.get(name)
@@ -106,6 +123,7 @@ def make_service(config, reactor=None, config_file=None):
     CoreService(server).setServiceParent(top)
     from . import persistence
     persistence.wire(top, server, config)    # recovery, then the persistence actor (docs/persistence.md)
+    ReplicationService(server).setServiceParent(top)   # PSYNC, the stream, WAIT (docs/replication.md)
     from .replication import replica
     replica.wire(top, server, config)        # --replicaof: the link starts once the data is loaded
     port = config["port"]
