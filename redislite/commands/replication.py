@@ -107,7 +107,7 @@ def wait(client, argv):
     if timeout < 0:
         raise ReplyError(errors.TIMEOUT_NEGATIVE)
     if timeout > 0 and timeout > INT64_MAX - int(server.reactor.seconds() * 1000):
-        timeout = 1     # Redis 7.0 adds mstime() and wraps: a deadline already past
+        timeout = 0     # Redis 7.0 adds mstime() and wraps: such a WAIT never times out
     return master_of(server).wait(client, numreplicas, timeout)
 
 

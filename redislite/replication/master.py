@@ -329,7 +329,8 @@ class ReplicationMaster:
         self.job = None
         self.waiters = []
         self.good_replicas = 0
-        self.cron_ticks = 0
+        self.cron_ticks = 0             # Redis's replication_cron_loops (once a second)
+        self.next_second = self.reactor.seconds() + 1
         self.last_off = 0
         self._observing = False
         self._cron = None
@@ -1043,15 +1044,16 @@ class ReplicationMaster:
     # -- cron --------------------------------------------------------------------------------------
     def cron(self):
         """10 Hz: start pending full syncs; once a second, Redis's replicationCron."""
-        self.cron_ticks += 1
         if self.job is None and self.repl.replicas:
             self.start_pending()
-        if self.cron_ticks % CRON_HZ:
+        now = self.reactor.seconds()
+        if now < self.next_second:
             return
-        loops = self.cron_ticks // CRON_HZ
+        self.next_second = max(self.next_second + 1, now + 0.5)
+        self.cron_ticks += 1
+        loops = self.cron_ticks
         repl = self.repl
         cfg = self.server.config
-        now = self.reactor.seconds()
         replicas = repl.replicas
         if replicas and (loops - 1) % cfg["repl-ping-replica-period"] == 0:
             self.feed_own(PING)
@@ -1121,7 +1123,7 @@ class ReplicationMaster:
         repl = self.repl
         if repl.role == "slave" and repl.link is not None:
             return repl.link.role_reply()
-        rows = [[r.ip, b"%d" % r.conf.port, b"%d" % r.ack_off]
+        rows = [[r.ip.encode(), b"%d" % r.conf.port, b"%d" % r.ack_off]
                 for r in repl.replicas if r.state == ONLINE]
         return [b"master", repl.master_repl_offset, rows]
 
