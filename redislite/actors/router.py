@@ -2,6 +2,8 @@
 
 from binascii import crc_hqx
 
+from ..errors import ReplyError
+
 SLOTS = 16384
 
 
@@ -26,6 +28,22 @@ class Router:
         if self.count == 1:
             return self.shards[0]
         return self.shards[key_slot(key) % self.count]
+
+    def call(self, db, key, op, args):
+        """``shard_for(key).execute(op, db, args)`` in one call: the single-key
+        command path of every family, so routing and the actor call are inlined
+        (a Python call costs about as much as the op itself).  Errors come back
+        as values, as from Shard.execute."""
+        if self.count == 1:
+            shard = self.shards[0]
+        elif b"{" in key:
+            shard = self.shards[key_slot(key) % self.count]
+        else:
+            shard = self.shards[(crc_hqx(key, 0) & 16383) % self.count]
+        try:
+            return op(shard.dbs[db], args)
+        except ReplyError as e:
+            return e
 
     def group(self, keys):
         """Split keys by owning shard, keeping each key's position: {shard: [(pos, key)]}."""

@@ -712,7 +712,7 @@ def _op_object_freq(ks, key):
 
 
 def _on_key_shard(client, op, key, args):
-    return client.server.router.shard_for(key).execute(op, client.db, args)
+    return client.server.router.call(client.db, key, op, args)
 
 
 @command("object|encoding")

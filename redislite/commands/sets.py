@@ -96,7 +96,7 @@ def _changed(ks, key, s, old_mem):
 
 
 def _on_shard(client, op, key, args):
-    return client.server.router.shard_for(key).execute(op, client.db, args)
+    return client.server.router.call(client.db, key, op, args)
 
 
 # ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ _SPACES = b" \t\n\v\f\r"
 
 
 def _run(client, key, op, args):
-    reply = client.server.router.shard_for(key).execute(op, client.db, args)
+    reply = client.server.router.call(client.db, key, op, args)
     if type(reply) is ReplyError:
         raise reply
     return reply

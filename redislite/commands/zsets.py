@@ -192,7 +192,7 @@ def _limits(client):
 
 def _run(client, key, op, args):
     """Run *op* on the shard owning *key*; errors come back raised."""
-    reply = client.server.router.shard_for(key).execute(op, client.db, args)
+    reply = client.server.router.call(client.db, key, op, args)
     if type(reply) is ReplyError:
         raise reply
     return reply

@@ -86,6 +86,17 @@ def test_bucket_indexes_are_contiguous_and_ordered():
         prev_hi = hi
 
 
+def test_fold_buckets_like_record(server, client):
+    hub = server.introspection
+    spec = registry.lookup(b"get")
+    for usec in (0.0005, 0.05, 1.0, 3.3, 17.9, 250.0, 12345.6, 5e7):
+        hub.reset_histograms()
+        server.lat_pending.extend((spec, usec))
+        h = {}
+        lat.record(h, usec)
+        assert hub.hists[spec] == h
+
+
 def test_executed_commands_land_in_the_histogram_once_folded(server, client):
     for _ in range(3):
         client.call("SET", "k", "v")
