@@ -1116,9 +1116,9 @@ def unset_master(server):
     server.read_only = False
     server.stale_error = None
     # The next write event must start with a SELECT (Redis's slaveseldb = -1).
-    reset = getattr(repl, "reset_stream_db", None)
-    if reset is not None:
-        reset()
+    master_side = server.repl_master
+    if master_side is not None:
+        master_side.reset_stream_db()
     if aof_stopped:
         persistence = getattr(server, "persistence", None)
         if persistence is not None and persistence.config["appendonly"]:
