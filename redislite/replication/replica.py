@@ -259,7 +259,7 @@ class ReplicaLink:
     RDB; ROLE says ``sync``), ``connected``.
     """
 
-    def __init__(self, server, host, port, cached=None):
+    def __init__(self, server, host, port, cached=None, down_since=0):
         self.server = server
         self.reactor = server.reactor
         self.host = host
@@ -271,7 +271,7 @@ class ReplicaLink:
         self.cached = cached        # Cached, for PSYNC
         self.reploff = 0            # applied offset of the current master client
         self.read_reploff = 0
-        self.down_since = 0         # when the link went down (0: never up since we started)
+        self.down_since = down_since    # when the link went down (0: not since we became a replica)
         self.lastio = 0.0           # repl_transfer_lastio
         self.failures = 0
         self.stopped = False
@@ -362,7 +362,10 @@ class ReplicaLink:
             return
         self._cancel_retry()
         delay = BACKOFF[min(self.failures, len(BACKOFF) - 1)]
-        self._retry = self.reactor.callLater(delay, self.connect)
+        if delay:
+            self._retry = self.reactor.callLater(delay, self.connect)
+        else:
+            self.connect()          # at once, as Redis after losing an established link
 
     def connect(self):
         self._retry = None
@@ -1082,7 +1085,10 @@ def set_master(server, host, port, startup=False):
     old = repl.link
     was_master = old is None
     cached = None
+    down_since = 0
     if old is not None:
+        # A link that was up goes down now; one already down keeps its time (Redis's repl_down_since).
+        down_since = old.down_since if old.master is None else server.reactor.seconds()
         cached = old.stop()         # freeClient(master) caches it for PSYNC with the new master
     _unblock_all(server)
     if was_master and not startup:
@@ -1092,7 +1098,7 @@ def set_master(server, host, port, startup=False):
     server.replica_of = (host, port)
     _set_replicaof_config(server, (host, port))
     _set_replica_mode(server, True)
-    link = ReplicaLink(server, host, port, cached)
+    link = ReplicaLink(server, host, port, cached, down_since)
     repl.link = link
     link.start()
     return link
