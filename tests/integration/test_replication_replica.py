@@ -296,6 +296,8 @@ def test_readonly_stale_data_and_promotion_like_redis(procs):
         ("CONFIG", "GET", "replica-read-only"),
     ]
     a, b = ours.raw(), theirs.raw()
+    assert info_lines(a) == info_lines(b)
+    assert role_head(a) == role_head(b)
     for cmd in same:
         if cmd[:2] == ("CONFIG", "GET") and cmd[2] in ("replicaof", "slaveof"):
             assert a.call(*cmd) == b"*2\r\n$%d\r\n%s\r\n$%d\r\n127.0.0.1 %d\r\n" % (
@@ -333,12 +335,34 @@ def test_readonly_stale_data_and_promotion_like_redis(procs):
     for cmd in [("GET", "k"), ("PING",), ("SET", "k", "v"), ("CONFIG", "GET", "replica-serve-stale-data"),
                 ("SELECT", "1"), ("DBSIZE",)]:
         assert a.call(*cmd) == b.call(*cmd), cmd
+    assert info_lines(a) == info_lines(b)
+    assert role_head(a) == role_head(b)
     # ... and served again once the link is up
     for c in (a, b):
         c.call("CONFIG", "SET", "replica-serve-stale-data", "yes")
         assert c.call("GET", "k") == b"$-1\r\n"
     a.close()
     b.close()
+
+
+#: INFO replication lines whose values depend on timing or identity
+_VOLATILE = (b"master_port", b"master_last_io_seconds_ago", b"master_link_down_since_seconds",
+             b"master_replid", b"slave0")
+
+
+def info_lines(raw):
+    """INFO replication as (field, value), values that vary between servers blanked."""
+    out = []
+    for line in raw.call("INFO", "replication").split(b"\r\n")[1:]:
+        if b":" in line:
+            name, value = line.split(b":", 1)
+            out.append((name, b"" if name.startswith(_VOLATILE) else value))
+    return out
+
+
+def role_head(raw):
+    """ROLE up to the offset (the state and the master's host included)."""
+    return raw.call("ROLE").rsplit(b"\r\n:", 1)[0]
 
 
 def _kill_links(master, replica, seconds):
