@@ -81,6 +81,7 @@ SYNC_PENDING_OUTPUT = "ERR SYNC and PSYNC are invalid with pending output"
 SYNC_NO_MASTER_LINK = "NOMASTERLINK Can't SYNC while not connected with my master"
 SYNC_FILTER_NEEDS_EOF = "ERR Filtered replica requires EOF capability"
 SYNC_BGSAVE_FAILED = "ERR BGSAVE failed, replication can't continue"
+SYNC_NEEDS_CONNECTION = "ERR PSYNC and SYNC need a RESP connection"     # RedisLite (HTTP API)
 PSYNC_FAILOVER_TO_MASTER = "ERR PSYNC FAILOVER can't be sent to a master."
 PSYNC_FAILOVER_REPLID = "ERR PSYNC FAILOVER replid must match my replid."
 REPLCONF_UNKNOWN = "ERR Unrecognized REPLCONF option: %s"
