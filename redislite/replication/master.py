@@ -541,10 +541,11 @@ class ReplicationMaster:
                 raise ReplyError(errors.PSYNC_FAILOVER_TO_MASTER)
             if argv[1].decode("latin-1").lower() != repl.replid.lower():
                 raise ReplyError(errors.PSYNC_FAILOVER_REPLID)
-            promote = getattr(repl.link, "failover_to_master", None)
-            if promote is None:
-                raise ReplyError(errors.SYNC_NO_MASTER_LINK)
-            promote()
+            # FAILOVER: our master hands over to us and will PSYNC as our replica.
+            from .replica import unset_master
+            unset_master(self.server)
+            log.info("MASTER MODE enabled (failover request from '{addr}')",
+                     addr=getattr(client, "addr", "?"))
         if repl.role == "slave" and not self._link_up():
             raise ReplyError(errors.SYNC_NO_MASTER_LINK)
         if self._has_pending_output(client):
@@ -553,7 +554,7 @@ class ReplicationMaster:
         if conf.req and not conf.capa_eof:
             raise ReplyError(errors.SYNC_FILTER_NEEDS_EOF)
         if client.transport is None:
-            raise ReplyError(errors.SYNC_PENDING_OUTPUT)
+            raise ReplyError(errors.SYNC_NEEDS_CONNECTION)
         now = self.reactor.seconds()
         log.info("Replica {addr} asks for synchronization", addr=getattr(client, "addr", "?"))
         if is_psync:
@@ -695,7 +696,7 @@ class ReplicationMaster:
         self.flush()            # bytes fed so far belong to the snapshot
         repl = self.repl
         offset = repl.master_repl_offset
-        stream_db = self.seldb if self.seldb >= 0 else 0
+        stream_db = self._stream_db()
         self.seldb = -1         # the first write after the snapshot starts with a SELECT
         job = _Job(socket_target, offset, group)
         log.info("Starting BGSAVE for SYNC with target: {t}",
@@ -715,8 +716,20 @@ class ReplicationMaster:
                     self.write(r, b"+FULLRESYNC %s %d\r\n" % (repl.replid.encode(), offset))
             ok = self._start_disk_job(job, chunks)
         if not ok:
-            self._job_failed(job)
+            # Redis: "BGSAVE failed, replication can't continue", then close after the reply
+            self._job_failed(job, reply=b"-%s\r\n" % errors.SYNC_BGSAVE_FAILED.encode())
         return True
+
+    def _stream_db(self):
+        """The db the stream is in after the snapshot (the RDB's repl-stream-db): ours on a
+        master; on a replica, the db its master's stream has selected (Redis's
+        rdbPopulateSaveInfo), since the proxied stream does not repeat the SELECT."""
+        repl = self.repl
+        if repl.role == "slave" and repl.link is not None:
+            link = repl.link
+            mc = getattr(link, "master", None) or getattr(link, "cached", None)
+            return getattr(mc, "db", 0) or 0
+        return self.seldb if self.seldb >= 0 else 0
 
     def _rdb_chunks(self, offset, stream_db, req):
         server = self.server
@@ -891,13 +904,21 @@ class ReplicationMaster:
             self._job_failed(job)
         self.start_pending()
 
-    def _job_failed(self, job):
+    def _job_failed(self, job, reply=None):
         job.done = True
         if self.job is job:
             self.job = None
         log.warn("SYNC failed. BGSAVE child returned an error")
         for r in list(job.replicas):
-            if r in self.repl.replicas:
+            if r not in self.repl.replicas:
+                continue
+            t = r.client.transport
+            if reply is not None and t is not None:
+                t.write(reply)
+                r.client.closing = True
+                self.server.remove_client(r.client)
+                t.loseConnection()
+            else:
                 self.drop(r)
         if job.path and not job.senders:
             self._unlink(job.path)

