@@ -768,6 +768,9 @@ class ReplicaLink:
         shards = server.shards
         for shard in shards:
             shard.replica_mode = MASTER_VIEW
+        # Every refusal gate lets the master through (READONLY, MASTERDOWN, MISCONF; LOADING
+        # and BUSY were checked above), so skip the gate checks for this batch.
+        server.gated = False
         applied = self.applied_pos
         try:
             if cmds:
@@ -792,6 +795,7 @@ class ReplicaLink:
         finally:
             for shard in shards:
                 shard.replica_mode = True
+            server._regate()
         if applied:
             server.repl.feed(buf[:applied])
             self.qbuf = buf[applied:]
