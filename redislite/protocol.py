@@ -261,6 +261,8 @@ class RedisProtocol(Protocol, Client):
             self.transport.loseConnection()
             return
         server.add_client(self)
+        if self._direct:
+            self._send = self.transport.socket.send
         if self._direct and self.fd >= 0:
             self._recv = self.transport.socket.recv
             FAST_READERS[self.fd] = self._fast_read
@@ -414,6 +416,11 @@ class RedisProtocol(Protocol, Client):
         if self._pending is not None:
             self.server.reactor.callLater(0, self._resume)
 
+    def _send(self, payload):
+        """Send what the kernel takes; connectionMade replaces this with the
+        socket's own ``send`` on a plain TCP connection."""
+        return self.transport.writeSomeData(payload)
+
     def _write(self, payload):
         """Send now when the transport has nothing queued, else queue.
 
@@ -426,10 +433,15 @@ class RedisProtocol(Protocol, Client):
             return          # appendfsync always: sent after this turn's AOF fsync (persistence)
         t = self.transport
         if self._direct and not t.dataBuffer and not t._tempDataLen and not t.disconnecting:
-            n = t.writeSomeData(payload)
-            if type(n) is int:
-                if n == len(payload):
-                    return
+            # socket.send itself (writeSomeData minus two layers); any error,
+            # EAGAIN included, leaves the bytes to Twisted's buffered path.
+            try:
+                n = self._send(payload)
+            except OSError:
+                n = 0
+            if n == len(payload):
+                return
+            if n:
                 payload = payload[n:]
         t.write(payload)
 
