@@ -324,3 +324,15 @@ def test_promotion_keeps_data_and_starts_a_new_history(tmp_path):
     env.replicaof(port=6400, startup=False)
     proto, tr = env.accept()
     handshake(env, proto, tr, psync=resp("PSYNC", repl.replid, repl.master_repl_offset + 1))
+
+
+def test_becoming_a_replica_unblocks_blocked_clients_like_redis(tmp_path):
+    env = Env(tmp_path)
+    waiting = Client(env.server)
+    env.server.add_client(waiting)
+    from redislite.blocking import BLOCKED
+    assert waiting.call("BLPOP", "q", 0) is BLOCKED
+    env.replicaof(startup=False)
+    assert waiting.pushed == [ReplyError("UNBLOCKED force unblock from blocking operation, instance "
+                                         "state changed (master -> replica?)")]
+    assert waiting.closing and waiting.blocked is None
