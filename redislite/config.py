@@ -525,8 +525,10 @@ _bool("lazyfree-lazy-expire", "no")
 _bool("lazyfree-lazy-server-del", "no")
 _bool("lazyfree-lazy-user-del", "no")
 _bool("lazyfree-lazy-user-flush", "no")
-_bool("repl-disable-tcp-nodelay", "no")
-_bool("repl-diskless-sync", "yes")
+_bool("repl-disable-tcp-nodelay", "no", effect=LIVE,
+      doc="Turn TCP_NODELAY off on replica links (fewer, bigger packets; more lag).")
+_bool("repl-diskless-sync", "yes", effect=LIVE,
+      doc="Full syncs stream the snapshot to replicas that can take it instead of writing a file.")
 _bool("aof-rewrite-incremental-fsync", "yes")
 _bool("no-appendfsync-on-rewrite", "no")
 _bool("cluster-require-full-coverage", "yes")
@@ -624,7 +626,8 @@ _int("active-defrag-threshold-upper", 0, 1000, "100")
 _int("lfu-log-factor", 0, INT_MAX, "10", effect=LIVE, doc="LFU counter logarithm factor.")
 _int("lfu-decay-time", 0, INT_MAX, "1", effect=LIVE, doc="Minutes after which an LFU counter decays.")
 _int("replica-priority", 0, INT_MAX, "100", alias="slave-priority")
-_int("repl-diskless-sync-delay", 0, INT_MAX, "5")
+_int("repl-diskless-sync-delay", 0, INT_MAX, "5", effect=LIVE,
+     doc="Seconds a diskless full sync waits for more replicas before it starts.")
 _int("maxmemory-samples", 1, INT_MAX, "5", effect=LIVE, doc="Keys sampled per eviction.")
 _int("maxmemory-eviction-tenacity", 0, 100, "10", effect=LIVE, doc="How hard eviction works per write.")
 _int("timeout", 0, INT_MAX, "0", effect=LIVE, doc="Close idle clients after this many seconds (0 = never).")
@@ -643,11 +646,14 @@ _int("key-load-delay", INT_MIN, INT_MAX, "0", flags=("hidden",))
 _int("active-expire-effort", 1, 10, "1", effect=LIVE, doc="Effort of the background expire cycle (1-10).")
 _int("hz", 0, INT_MAX, "10", flags=("clamp-hz",), effect=LIVE,
      doc="Background task frequency; values are clamped to 1..500 as in Redis.")
-_int("min-replicas-to-write", 0, INT_MAX, "0", alias="min-slaves-to-write")
-_int("min-replicas-max-lag", 0, INT_MAX, "10", alias="min-slaves-max-lag")
+_int("min-replicas-to-write", 0, INT_MAX, "0", alias="min-slaves-to-write", effect=LIVE,
+     doc="Refuse writes (NOREPLICAS) with fewer good replicas than this (0 = off).")
+_int("min-replicas-max-lag", 0, INT_MAX, "10", alias="min-slaves-max-lag", effect=LIVE,
+     doc="Seconds since its last ACK under which a replica counts as good.")
 _int("watchdog-period", 0, INT_MAX, "0", flags=("hidden",))
 _int("shutdown-timeout", 0, INT_MAX, "10")
-_int("repl-diskless-sync-max-replicas", 0, INT_MAX, "0")
+_int("repl-diskless-sync-max-replicas", 0, INT_MAX, "0", effect=LIVE,
+     doc="Start a diskless full sync at once when this many replicas wait (0 = no limit).")
 _int("maxclients", 1, UINT_MAX, "10000", unsigned=True, effect=LIVE,
      doc="Maximum number of connected clients.")
 _add("unixsocketperm", "octal", "0", lo=0, hi=0o777, unsigned=True, **IMM)
