@@ -112,7 +112,7 @@ class Replica:
 
     __slots__ = ("client", "conf", "state", "ack_off", "ack_time", "pending", "pending_len",
                  "pre_psync", "initial_offset", "stream_on_ack", "soft_since", "job", "sender",
-                 "since")
+                 "since", "early_ack")
 
     def __init__(self, client, conf, now):
         self.client = client
@@ -129,6 +129,7 @@ class Replica:
         self.job = None
         self.sender = None
         self.since = now                # when it asked to sync (the diskless delay counts from here)
+        self.early_ack = False          # ACKed a diskless transfer before we saw the child exit
 
     @property
     def ip(self):
@@ -824,7 +825,10 @@ class ReplicationMaster:
             log.info("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for "
                      "REPLCONF ACK from slave to enable streaming", name=r.name())
             self.put_online(r)
-            r.stream_on_ack = True
+            if r.early_ack:
+                self.start_stream(r)        # it loaded the RDB before we reaped the child
+            else:
+                r.stream_on_ack = True
 
     # children --------------------------------------------------------------------------------
     def _fork(self, job, work):
@@ -980,6 +984,8 @@ class ReplicationMaster:
         r.ack_time = int(self.reactor.seconds())
         if r.stream_on_ack and r.state == ONLINE:
             self.start_stream(r)
+        elif r.state == WAIT_BGSAVE_END and r.job is not None and r.job.socket:
+            r.early_ack = True
         if self.waiters:
             self.serve_waiters()
 

@@ -451,3 +451,18 @@ def test_rdb_aux_fields_carry_the_replication_info(server):
     aux = {rec[1]: rec[2] for rec in r.records() if rec[0] == "aux"}
     assert aux[b"repl-id"] == server.repl.replid.encode() and aux[b"repl-offset"] == b"0"
     assert aux[b"repl-stream-db"] == b"0"
+
+
+def test_an_ack_that_beats_the_child_exit_starts_the_stream(server):
+    c = Client(server)
+    c.call("CONFIG", "SET", "repl-diskless-sync", "yes")
+    c.call("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+    p, t = connect(server)
+    p.dataReceived(cmd("REPLCONF", "capa", "eof"))
+    p.dataReceived(cmd("PSYNC", "?", "-1"))
+    c.call("SET", "during", "1")
+    p.dataReceived(cmd("REPLCONF", "ACK", "0"))    # loaded before the reactor saw the child exit
+    t.clear()
+    pump(server)
+    pump(server)
+    assert t.value().endswith(b"$6\r\nduring\r\n$1\r\n1\r\n")
