@@ -466,3 +466,14 @@ def test_an_ack_that_beats_the_child_exit_starts_the_stream(server):
     pump(server)
     pump(server)
     assert t.value().endswith(b"$6\r\nduring\r\n$1\r\n1\r\n")
+
+
+def test_snapshot_checksum_recut_in_blocks_matches_the_inline_one(server):
+    c = Client(server)
+    for i in range(3000):
+        c.call("SET", "key:%d" % i, "v" * (i % 50))
+    aux = _rdb.default_aux(0, 0)
+    ref = b"".join(_rdb.iter_snapshot(server, 16, aux, (), True, True))
+    for block in (1, 7, 5000, 1 << 20):
+        chunks = _rdb.iter_snapshot(server, 16, aux, (), True, False)
+        assert b"".join(M._checksummed(chunks, block)) == ref
