@@ -52,7 +52,8 @@ def eval_engine(server):
     engine = getattr(server, "lua_eval", None)
     if engine is None:
         engine = server.lua_eval = Engine(server, "eval")
-        engine.scripts = {}
+        engine.scripts = {}         # sha (str, lower case) -> (function, flags, sha)
+        engine.by_sha = {}          # the same entries by the sha's bytes as sent (EVALSHA)
     return engine
 
 
@@ -95,7 +96,7 @@ def create_script(engine, body):
     fn, err = engine.compile(body[offset:], b"@user_script")
     if fn is None:
         raise ReplyError("ERR Error compiling script (new function): %s" % err)
-    engine.scripts[sha] = (fn, flags)
+    engine.scripts[sha] = engine.by_sha[sha.encode()] = (fn, flags, sha)
     return sha
 
 
@@ -132,32 +133,46 @@ def prepare_checks(client, flags, ro):
 
 
 def run_script(client, engine, name, fn, flags, ro, keys, args, argv, is_eval=True):
-    prepare_checks(client, flags, ro)
-    compat = flags is COMPAT
-    read_only = ro or (not compat and "no-writes" in flags)
-    allow_oom = client.no_evict or (not compat and "allow-oom" in flags)
-    run = ScriptRun(engine, client, name, is_eval, read_only, allow_oom, argv)
+    if flags is COMPAT:
+        run = ScriptRun(engine, client, name, is_eval, ro, client.no_evict, argv)
+    else:
+        prepare_checks(client, flags, ro)
+        run = ScriptRun(engine, client, name, is_eval, ro or "no-writes" in flags,
+                        client.no_evict or "allow-oom" in flags, argv)
     engine.prepare(run)
     return engine.execute(run, fn, keys, args)
 
 
 def _eval(client, argv, evalsha, ro):
-    engine = eval_engine(client.server)
-    if evalsha and len(argv[1]) != 40:
-        return NOSCRIPT
-    numkeys = parse_numkeys(argv)
+    server = client.server
+    engine = server.__dict__.get("lua_eval") or eval_engine(server)
     if evalsha:
-        sha = argv[1].decode("latin-1").lower()
-        entry = engine.scripts.get(sha)
+        entry = engine.by_sha.get(argv[1])
+        if entry is None:
+            # not as sent: another case, or not loaded (NOSCRIPT once the numkeys check passed)
+            if len(argv[1]) != 40:
+                return NOSCRIPT
+            entry = engine.scripts.get(argv[1].decode("latin-1").lower())
+    numkeys = _NUMKEYS.get(argv[2])
+    if numkeys is None or numkeys > len(argv) - 3:
+        numkeys = parse_numkeys(argv)
+    if evalsha:
         if entry is None:
             return NOSCRIPT
     else:
-        sha = create_script(engine, argv[1])
-        entry = engine.scripts[sha]
-    fn, flags = entry
-    keys = argv[3:3 + numkeys]
-    args = argv[3 + numkeys:]
+        entry = engine.scripts[create_script(engine, argv[1])]
+    fn, flags, sha = entry
+    if numkeys:
+        keys = argv[3:3 + numkeys]
+        args = argv[3 + numkeys:]
+    else:
+        keys = []
+        args = argv[3:]
     return run_script(client, engine, sha, fn, flags, ro, keys, args, argv)
+
+
+#: numkeys as usually sent: b"0".."16" (anything else goes through parse_numkeys)
+_NUMKEYS = {str(i).encode(): i for i in range(17)}
 
 
 def _eval_keys(argv):

@@ -42,10 +42,15 @@ from .. import errors
 from ..errors import ReplyError
 from ..resp.encoder import (Bool, Double, Map, NullArray, Push, Raw, Set, Status, Verbatim,
                             format_double)
+from ..commands import registry as _registry
 from .libs import Libs
 from .sandbox import BOOT
 
+_COMMANDS = _registry.COMMANDS
 _LLONG_MIN = -(1 << 63)
+#: above this many KEYS + ARGV, an EVAL builds its tables from Python (Lua's C stack
+#: holds at most LUAI_MAXCSTACK = 8000 values per call)
+_MAX_CALL_ARGS = 1000
 _lua_type = _lua.lua_type
 _LuaError = _lua.LuaError
 BUSY_EVAL = ReplyError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
@@ -166,11 +171,11 @@ class Engine:
         self.table = rt.table
         self.table_from = rt.table_from
         if kind == "eval":
-            self.G, self.env = self.api.new_eval_env()
+            self.G, self.env, self._run_eval = self.api.new_eval_env()
             self.set_mode = None
         else:
             self.env, self.set_mode = self.api.new_function_env(callables["register"])
-            self.G = None
+            self.G = self._run_eval = None
         from ..protocol import Client
         self.lua_client = Client(server, kind="lua")
         self.lua_client.no_block = True
@@ -196,23 +201,38 @@ class Engine:
         run.oom = bool(server.maxmemory) and not server.make_room()
 
     def execute(self, run, fn, keys=None, args=None):
-        """Run *fn*; returns the reply value for the caller."""
+        """Run *fn*; returns the reply value for the caller.
+
+        An EVAL with a usual number of arguments is one call into Lua
+        (``run_eval`` builds KEYS and ARGV there); a huge one builds the two
+        tables from Python, since a Lua call takes at most a few thousand
+        arguments (the C stack limit).
+        """
         server = self.server
         bus = server.bus
-        if self.G is not None:
+        run_eval = self._run_eval
+        if run_eval is not None and len(keys) + len(args) > _MAX_CALL_ARGS:
             G = self.G
             G[b"KEYS"] = self.table_from(keys)
             G[b"ARGV"] = self.table_from(args)
+            run_eval = None
         self.run_ctx = run
         server.lua_run = run
         muted = bus.muted
         bus.hold()
         try:
-            if self.G is not None:
+            if run_eval is not None:
+                ok, result = run_eval(fn, len(keys), *keys, *args)
+            elif self.G is not None:
                 ok, result = self.api.run(fn)
             else:
                 ok, result = self.api.run_function(fn, self.table_from(keys), self.table_from(args))
             if ok:
+                t = type(result)
+                if t is bytes:
+                    return result
+                if t is int:
+                    return result if _LLONG_MIN <= result < -_LLONG_MIN else _LLONG_MIN
                 return self.from_lua(result, run.resp3)
             return self.error_reply(result, run.name)
         except _LuaError as e:  # pragma: no cover - defensive: errors are caught in Lua
@@ -269,13 +289,13 @@ class Engine:
         raise LuaRaise(self.api.error_table(text.encode()))
 
     def _call_raise(self, *args):
-        v, err = self._call(True, *args)
+        v, err = self._call(True, args)
         if err:
             raise LuaRaise(v)
         return v
 
     def _call_pcall(self, *args):
-        return self._call(False, *args)[0]
+        return self._call(False, args)[0]
 
     def _unwrap(self, e):
         if isinstance(e, LuaRaise):
@@ -342,24 +362,23 @@ class Engine:
             return _LLONG_MIN
         return int(x) & 0xFFFFFFFF if False else int(x)
 
-    def _call(self, raise_error, *args):
+    def _call(self, raise_error, args):
         """redis.call / redis.pcall: (value, is_error)."""
         run = self.run_ctx
         if run is None:
             return self._fail(True, "redis.call/pcall can only be called inside a script invocation")
         if not args:
             return self._fail(raise_error, _E_NOARGS)
-        argv = []
-        for a in args:
+        argv = list(args)
+        for i, a in enumerate(argv):
             t = type(a)
-            if t is bytes:
-                argv.append(a)
-            elif (t is int or t is float):
-                argv.append(b"%.17g" % a)
-            else:
-                return self._fail(raise_error, _E_ARGS)
-        from ..commands import registry
-        spec = registry.lookup(argv[0])
+            if t is not bytes:
+                if t is int or t is float:
+                    argv[i] = b"%.17g" % a
+                else:
+                    return self._fail(raise_error, _E_ARGS)
+        name = argv[0]
+        spec = _COMMANDS.get(name) or _registry.lookup(name)
         n = len(argv)
         if spec is not None and spec.container and n >= 2:
             spec = spec.subcommands.get(argv[1].lower())
@@ -382,12 +401,13 @@ class Engine:
             if not run.allow_oom and run.oom and not run.wrote and spec.denyoom:
                 return self._error_table(errors.OOM), raise_error
             run.wrote = True
-        client = self.lua_client
-        busy = server.busy_error
-        if busy is not None:
+        if server.busy_error is not None:
             server.busy_error = None
-        reply = client.execute(argv)
-        if type(reply) is ReplyError or isinstance(reply, ReplyError):
+        reply = self.lua_client.execute(argv)
+        t = type(reply)
+        if t is bytes or t is int:
+            return reply, False
+        if t is ReplyError or isinstance(reply, ReplyError):
             return self._error_table(reply.message), raise_error
         return self.to_lua(reply, run.resp3), False
 

@@ -542,6 +542,7 @@ sethook(count_hook, "", 100000)
 local API = {}
 
 -- EVAL engine: globals with KEYS/ARGV ---------------------------------------------------
+local finish
 function API.new_eval_env()
   local env_ref = {}
   local G = base_globals(env_ref)
@@ -550,7 +551,28 @@ function API.new_eval_env()
   env_ref[1] = ENV
   G._G = ENV
   setmetatable_(G, ERRMETA)
-  return G, ENV
+  -- One call per EVAL: fresh KEYS and ARGV (as luaCreateArray), then the script.
+  -- The first nkeys of the varargs are the keys, the rest ARGV.
+  local function run_eval(f, nkeys, ...)
+    local keys, args
+    if nkeys == 0 then
+      keys, args = {}, {...}
+    else
+      local all = {...}
+      local n = select_("#", ...)
+      if n == nkeys then
+        keys, args = all, {}
+      else
+        keys, args = {}, {}
+        for i = 1, nkeys do keys[i] = all[i] end
+        for i = nkeys + 1, n do args[i - nkeys] = all[i] end
+      end
+    end
+    rawset_(G, "KEYS", keys)
+    rawset_(G, "ARGV", args)
+    return finish(xpcall_(f, errh))
+  end
+  return G, ENV, run_eval
 end
 
 -- FUNCTION engine: one env whose globals switch between the load API and the runtime
@@ -584,7 +606,7 @@ function API.compile(code, chunkname, env)
   return f, nil
 end
 
-local function finish(ok, r)
+finish = function(ok, r)
   sethook(count_hook, "", 100000)
   return ok, r
 end

@@ -151,6 +151,18 @@ SCRIPTS = [
     ('script', 'load', 'return +'),
     ('script', 'exists', 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db', 'ffffffffffffffffffffffffffffffffffffffff', 'E0E1F9FABFC9D4800C877A703B823AC0578FF8DB'),
     ('evalsha', 'E0E1F9FABFC9D4800C877A703B823AC0578FF8DB', '0'),
+    ('evalsha', 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db', '0'),
+    ('evalsha', 'E0e1f9fabfc9d4800c877a703b823ac0578ff8db', '1', 'k'),
+    ('evalsha', 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db', '2', 'k'),
+    ('evalsha', 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db', '-1'),
+    ('evalsha', 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db', '01', 'k'),
+    ('evalsha', 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db', 'x'),
+    ('evalsha', 'ffffffffffffffffffffffffffffffffffffffff', 'x'),
+    ('evalsha', 'abc', 'x'),
+    ('evalsha', 'e0e1f9fabfc9d4800c877a703b823ac0578ff8dbff', '0'),
+    ('eval', 'return {#KEYS, #ARGV, KEYS[17], ARGV[1]}', '17', *'abcdefghijklmnopq', 'z'),
+    ('eval', 'return {#KEYS, #ARGV, KEYS[1], ARGV[2]}', '0', 'a', 'b'),
+    ('eval', 'return {#KEYS, #ARGV, KEYS[2], ARGV[1]}', '2', 'a', 'b'),
     ('script', 'flush', 'x'),
     ('script', 'kill'),
     ('script', 'help'),
@@ -287,6 +299,16 @@ def test_functions_corpus(pair):
             pair.same_unordered(*_args(cmd))
         else:
             pair.same(*_args(cmd))
+
+
+@pytest.mark.parametrize("nkeys,nargs", [(0, 999), (0, 1000), (1, 1000), (600, 600), (2500, 2500)])
+def test_many_keys_and_args(pair, nkeys, nargs):
+    """KEYS/ARGV are built in Lua up to 1000 values and from Python above."""
+    keys = ["k%d" % i for i in range(nkeys)]
+    args = ["a%d" % i for i in range(nargs)]
+    script = "return {#KEYS, #ARGV, KEYS[1], KEYS[#KEYS], ARGV[1], ARGV[#ARGV], type(KEYS), type(ARGV)}"
+    pair.same("EVAL", script, str(nkeys), *keys, *args)
+    pair.same("EVAL", "return redis.call('mset', unpack(ARGV)) and #ARGV", "0", *args[:nargs - nargs % 2])
 
 
 def test_resp3_conversions(pair):
