@@ -30,6 +30,8 @@ setup(
             "txredisapi>=1.4.10",
             "treq>=23.11",
         ],
+        # benchmarks/: fakeredis's TcpFakeServer is the other Python Redis server we compare with
+        "bench": ["fakeredis>=2.20", "redis>=5.0"],
     },
     entry_points={"console_scripts": ["redislite=redislite.__main__:main"]},
     classifiers=["Framework :: Twisted", "Programming Language :: Python :: 3"],

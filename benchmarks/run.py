@@ -44,7 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--keyspace", "-r", type=int, default=100000,
                    help="redis-benchmark -r: random keys drawn from this many (default 100000)")
     p.add_argument("--servers", default="redislite,redis",
-                   help="first is the candidate, last the reference; 'redis' alone = self-test")
+                   help="first is the candidate, last the reference; 'redis' alone = self-test; "
+                        "'redislite,fakeredis,redis' adds fakeredis's TcpFakeServer (pip install fakeredis)")
     p.add_argument("--redislite-args", default="", help="extra args for python -m redislite")
     p.add_argument("--redis-args", default="", help="extra args for redis-server")
     p.add_argument("--timeout", type=float, default=600.0,
@@ -73,11 +74,28 @@ def parse_csv(text: str) -> dict:
     return rows
 
 
-def run_redis_benchmark(port: int, a, pipeline: int) -> dict:
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(a.clients),
-           "-n", str(a.requests), "-r", str(a.keyspace), "-t", a.tests, "-P", str(pipeline), "--csv"]
+def redis_benchmark(port: int, *, clients: int, requests: int, keyspace: int | None = None,
+                    pipeline: int = 1, tests: str | None = None, command=None,
+                    timeout: float = 600.0) -> dict:
+    """One ``redis-benchmark --csv`` invocation against 127.0.0.1:PORT.
+
+    Either ``tests`` (a ``-t`` list) or ``command`` (a literal command, a list
+    of arguments, in which ``__rand_int__`` is replaced by a random 12-digit
+    number below ``keyspace``).  Returns ``{"rows": {TEST: {rps, ...}},
+    "elapsed_s", "command"}``; a custom command's row is named after the
+    command line.
+    """
+    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(clients),
+           "-n", str(requests)]
+    if keyspace:
+        cmd += ["-r", str(keyspace)]
+    if tests:
+        cmd += ["-t", tests]
+    cmd += ["-P", str(pipeline), "--csv"]
+    if command:
+        cmd += [str(x) for x in command]
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     elapsed = time.monotonic() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"redis-benchmark failed ({proc.returncode}): {proc.stderr.strip()}")
@@ -85,6 +103,11 @@ def run_redis_benchmark(port: int, a, pipeline: int) -> dict:
     if not rows:
         raise RuntimeError(f"redis-benchmark gave no CSV rows: {proc.stdout!r} {proc.stderr!r}")
     return {"rows": rows, "elapsed_s": round(elapsed, 3), "command": " ".join(cmd)}
+
+
+def run_redis_benchmark(port: int, a, pipeline: int) -> dict:
+    return redis_benchmark(port, clients=a.clients, requests=a.requests, keyspace=a.keyspace,
+                           pipeline=pipeline, tests=a.tests, timeout=a.timeout)
 
 
 def sanity_check(label: str, proc) -> None:
@@ -159,6 +182,10 @@ def summarise(a, sides, raw) -> dict:
             if len(sides) > 1:
                 c, r = entry[candidate]["median_rps"], entry[reference]["median_rps"]
                 entry["ratio"] = (c / r) if c and r else None
+                # The candidate against every other side (fakeredis as well as Redis).
+                entry["ratios"] = {s.label: (c / entry[s.label]["median_rps"])
+                                   if c and entry[s.label]["median_rps"] else None
+                                   for s in sides[1:]}
                 # Paired per-round ratios show how stable the headline ratio is.
                 paired = []
                 for rnd in range(a.rounds):
@@ -190,14 +217,18 @@ def print_table(result: dict, out=sys.stdout):
     labels = [s["label"] for s in result["servers"]]
     cand, ref = result["candidate"], result["reference"]
     has_ratio = len(labels) > 1
+    others = [l for l in labels[1:] if l != ref]
     head = ["test", "P"] + [f"{l} ops/s" for l in labels]
     if has_ratio:
-        head += [f"{cand}/{ref}", "per-round"]
+        head += [f"{cand}/{l}" for l in others] + [f"{cand}/{ref}", "per-round"]
     rows = []
     for e in result["summary"]:
         row = [e["test"], str(e["pipeline"])]
         row += [f"{e[l]['median_rps']:,.0f}" if e[l]["median_rps"] else "-" for l in labels]
         if has_ratio:
+            for l in others:
+                x = e.get("ratios", {}).get(l)
+                row.append(f"{x:.2f}" if x else "-")
             row.append(f"{e['ratio']:.3f}" if e.get("ratio") else "-")
             row.append(" ".join(f"{x:.2f}" for x in e["round_ratios"]))
         rows.append(row)

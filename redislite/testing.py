@@ -434,11 +434,20 @@ def _kill_leftovers() -> None:
 _UP_REPLIES = (b"+PONG", b"-NOAUTH", b"-LOADING", b"-MASTERDOWN")
 
 
+_FAKEREDIS_MAIN = (
+    "import sys\n"
+    "from fakeredis import TcpFakeServer\n"
+    "server = TcpFakeServer((sys.argv[1], int(sys.argv[2])), server_type='redis', server_version=(7, 0))\n"
+    "server.serve_forever()\n"
+)
+
+
 class ServerProcess:
     """A redis-server or RedisLite server running as a child process.
 
-    ``kind`` is ``"redislite"``, ``"redis"`` or ``"twistd"`` (RedisLite
-    through its twistd plugin). stdout and stderr go to ``log_path`` in the
+    ``kind`` is ``"redislite"``, ``"redis"``, ``"twistd"`` (RedisLite
+    through its twistd plugin) or ``"fakeredis"`` (fakeredis's TcpFakeServer,
+    the other Redis server written in Python, for the benchmarks). stdout and stderr go to ``log_path`` in the
     working directory; each start appends to it, so a restart keeps history.
     """
 
@@ -451,7 +460,7 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
     ) -> None:
-        if kind not in ("redislite", "redis", "twistd"):
+        if kind not in ("redislite", "redis", "twistd", "fakeredis"):
             raise ValueError(f"unknown server kind {kind!r}")
         self.kind = kind
         self.host = host
@@ -476,6 +485,8 @@ class ServerProcess:
                 raise FileNotFoundError("redis-server not found on PATH")
             return [exe, "--port", port, "--bind", self.host, "--save", "", "--appendonly", "no",
                     "--dir", self.workdir, *self.args]
+        if self.kind == "fakeredis":
+            return [sys.executable, "-c", _FAKEREDIS_MAIN, self.host, port, *self.args]
         common = ["--port", port, "--bind", self.host, "--http-port", "0", "--dir", self.workdir, *self.args]
         if self.kind == "twistd":
             return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
