@@ -166,6 +166,16 @@ def _spawn(target, *args):
     return proc, parent
 
 
+def _collect(proc, parent, timeout, what):
+    """The child's result message (waiting at most *timeout* s); the child is reaped."""
+    if not parent.poll(timeout):
+        proc.kill()
+        raise RuntimeError("%s did not finish in time" % what)
+    result = parent.recv()
+    proc.join(10)
+    return result
+
+
 def bench_publish(server, nsubs, a):
     """PUBLISH/s to *nsubs* subscribers, end to end; plus CPU shares."""
     channel = b"bench"
@@ -185,11 +195,7 @@ def bench_publish(server, nsubs, a):
     else:
         t0, _ = _python_publisher(server.host, server.port, channel, messages, a.pipeline,
                                   nsubs, payload)
-    if not parent.poll(a.timeout):
-        proc.kill()
-        raise RuntimeError("subscribers did not receive every message in time")
-    last, counts, reader_cpu = parent.recv()
-    proc.join(10)
+    last, counts, reader_cpu = _collect(proc, parent, a.timeout, "the subscribers' counting")
     cpu1 = _cpu_seconds(server.pid)
     own1 = os.times()
     # the publisher: this process, or redis-benchmark (a waited-for child)
@@ -281,11 +287,7 @@ def bench_txn(server, a, nsets=10, total=None):
                           a.keyspace)
     cpu0 = _cpu_seconds(server.pid)
     parent.send("go")
-    if not parent.poll(a.timeout):
-        proc.kill()
-        raise RuntimeError("transactions did not finish in time")
-    elapsed, bad, gen_cpu = parent.recv()
-    proc.join(10)
+    elapsed, bad, gen_cpu = _collect(proc, parent, a.timeout, "the transactions")
     cpu1 = _cpu_seconds(server.pid)
     if bad:
         raise RuntimeError("%d replies differed from %r" % (bad, _txn_reply(nsets)))
