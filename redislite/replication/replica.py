@@ -75,12 +75,14 @@ class StreamError(Exception):
 
 
 def parse_stream(buf, pos, out):
-    """Parse the commands complete in ``buf`` from ``pos``.
+    """Parse the commands complete in ``buf`` (bytes) from ``pos``.
 
     Appends ``(argv, end)`` to *out* (``argv`` None for an empty inline line,
-    which still counts in the offset) and returns the position after the last
-    complete command.  The master sends canonical multibulk; inline lines are
-    accepted as Redis accepts them from any client.
+    which still counts in the offset) and returns ``(pos, need)``: the position
+    after the last complete command, and the buffer length that completes the
+    bulk argument it stopped in (0 when not known), so a big value arriving in
+    many reads is not parsed again at every read.  The master sends canonical
+    multibulk; inline lines are accepted as Redis accepts them from any client.
     """
     n = len(buf)
     find = buf.find
@@ -90,7 +92,7 @@ def parse_stream(buf, pos, out):
             if nl < 0:
                 if n - pos > MAX_LINE:
                     raise StreamError("too big mbulk count string")
-                return pos
+                return pos, 0
             try:
                 count = int(buf[pos + 1:nl])
             except ValueError:
@@ -98,6 +100,7 @@ def parse_stream(buf, pos, out):
             p = nl + 2
             argv = []
             complete = True
+            need = 0
             for _ in range(count):
                 if p >= n:
                     complete = False
@@ -118,11 +121,12 @@ def parse_stream(buf, pos, out):
                 end = start + size
                 if end + 2 > n:
                     complete = False
+                    need = end + 2
                     break
                 argv.append(buf[start:end])
                 p = end + 2
             if not complete:
-                return pos
+                return pos, need
             if argv:
                 out.append((argv, p))
             else:
@@ -133,11 +137,11 @@ def parse_stream(buf, pos, out):
             if nl < 0:
                 if n - pos > MAX_LINE:
                     raise StreamError("too big inline request")
-                return pos
+                return pos, 0
             args = buf[pos:nl].split()
             out.append((args or None, nl + 1))
             pos = nl + 1
-    return pos
+    return pos, 0
 
 
 class Cached:
@@ -290,9 +294,9 @@ class ReplicaLink:
         self.loading = None         # the cooperative load task
         self.aof_stopped = False
         # stream
-        self.qbuf = b""
+        self.qbuf = b""             # bytes, or a bytearray while a command is incomplete
+        self.need = 0               # len(qbuf) that completes the pending bulk argument
         self.parse_pos = 0          # parsed (and executed or queued) up to here in qbuf
-        self.applied_pos = 0        # applied (counted in the offset) up to here in qbuf
         self.stats_full_syncs = 0
         self.stats_partial_syncs = 0
 
@@ -638,7 +642,7 @@ class ReplicaLink:
         server = self.server
         conn.phase = "loading"
         self.qbuf = rest
-        self.parse_pos = self.applied_pos = 0
+        self.parse_pos = 0
         conn.transport.pauseProducing()
         conn.paused = True
         # Redis: stop the AOF (restarted with a rewrite after the load), forget our
@@ -751,17 +755,28 @@ class ReplicaLink:
         server = self.server
         if data:
             self.read_reploff += len(data)
-            self.qbuf = self.qbuf + data if self.qbuf else data
             master.last_interaction = self.reactor.seconds()
+            q = self.qbuf
+            if not q:
+                self.qbuf = data
+            else:
+                if type(q) is not bytearray:
+                    q = self.qbuf = bytearray(q)
+                q += data           # amortised: a big value may come in many reads
+                if len(q) < self.need:
+                    return
         if server.busy_error is not None or server.loading:
             # Redis leaves the master's input in its query buffer during a busy script.
             if self._resume is None:
                 self._resume = self.reactor.callLater(0.05, self._resume_stream)
             return
         buf = self.qbuf
+        if type(buf) is bytearray:
+            buf = bytes(buf)
         cmds = []
+        need = 0
         try:
-            self.parse_pos = parse_stream(buf, self.parse_pos, cmds)
+            self.parse_pos, need = parse_stream(buf, self.parse_pos, cmds)
         except StreamError as e:
             log.warn("Protocol error from master: {err}; closing the link", err=str(e))
             cmds = None
@@ -771,7 +786,7 @@ class ReplicaLink:
         # Every refusal gate lets the master through (READONLY, MASTERDOWN, MISCONF; LOADING
         # and BUSY were checked above), so skip the gate checks for this batch.
         server.gated = False
-        applied = self.applied_pos
+        applied = 0                 # bytes of buf applied (counted in the offset) so far
         try:
             if cmds:
                 server.now.refresh()
@@ -798,11 +813,11 @@ class ReplicaLink:
             server._regate()
         if applied:
             server.repl.feed(buf[:applied])
-            self.qbuf = buf[applied:]
+            buf = buf[applied:]
             self.parse_pos -= applied
-        self.applied_pos = 0
+        self.qbuf = buf
+        self.need = need - applied if need else 0
         if cmds is None:
-            self.cached = None      # Redis does not cache a master that broke the protocol
             self._drop_master(cache=False)
 
     def _resume_stream(self):
@@ -817,8 +832,9 @@ class ReplicaLink:
         conn.write(_cmd(b"REPLCONF", b"ACK", self.reploff))
 
     # -- losing the link --------------------------------------------------------------
-    def _cache_master(self):
-        """Redis's replicationCacheMaster: keep replid/offset/db to PSYNC with later."""
+    def _cache_master(self, cache=True):
+        """Free the master client; with *cache* keep replid/offset/db to PSYNC with later
+        (Redis's replicationCacheMaster; a master that broke the protocol is not cached)."""
         master = self.master
         self.master = None
         if master.multi is not None:
@@ -828,9 +844,12 @@ class ReplicaLink:
         self.server.remove_client(master)
         # Bytes read but not applied (a partial command, an open MULTI) are
         # dropped: the master sends them again from the cached offset.
-        self.cached = None if self.pre_psync else Cached(self.server.repl.replid, self.reploff, master.db)
+        self.cached = None
+        if cache and not self.pre_psync:
+            self.cached = Cached(self.server.repl.replid, self.reploff, master.db)
         self.qbuf = b""
-        self.parse_pos = self.applied_pos = 0
+        self.need = 0
+        self.parse_pos = 0
         return self.cached
 
     def master_closed(self, master):
@@ -844,15 +863,7 @@ class ReplicaLink:
         log.warn("Connection with master lost.")
         if cache:
             log.info("Caching the disconnected master state.")
-            self._cache_master()
-        else:
-            master = self.master
-            self.master = None
-            master.closing = True
-            self.server.remove_client(master)
-            self.cached = None
-            self.qbuf = b""
-            self.parse_pos = self.applied_pos = 0
+        self._cache_master(cache)
         conn = self.conn
         self.conn = None
         if conn is not None:

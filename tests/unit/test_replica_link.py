@@ -111,11 +111,24 @@ def full_sync(env, tmp_path, fill=lambda c: c.call("SET", "k", "v"), offset=100,
 def test_parse_stream_counts_every_byte():
     buf = resp("SET", "a", "1") + b"\r\n" + b"PING\r\n" + resp("MULTI") + b"*2\r\n$3\r\nGET\r\n$1"
     out = []
-    pos = R.parse_stream(buf, 0, out)
+    pos, need = R.parse_stream(buf, 0, out)
     assert [a for a, _ in out] == [[b"SET", b"a", b"1"], None, [b"PING"], [b"MULTI"]]
     assert pos == out[-1][1] == len(buf) - len(b"*2\r\n$3\r\nGET\r\n$1")
+    assert need == 0                    # stopped in a header: length unknown
+    assert R.parse_stream(b"*2\r\n$3\r\nGET\r\n$5\r\nab", 0, []) == (0, 24)
     with pytest.raises(R.StreamError):
         R.parse_stream(b"*1\r\n+PING\r\n", 0, [])
+
+
+def test_a_big_value_in_many_reads_is_applied_once(tmp_path):
+    env = Env(tmp_path)
+    link, proto, tr = full_sync(env, tmp_path, offset=0)
+    value = b"x" * 3_000_000
+    cmd = resp("SET", "big", value) + resp("SET", "after", "1")
+    for i in range(0, len(cmd), 4096):
+        proto.dataReceived(cmd[i:i + 4096])
+    assert env.call("GET", "big") == value and env.call("GET", "after") == b"1"
+    assert link.reploff == len(cmd) and link.qbuf == b""
 
 
 def test_handshake_full_sync_and_stream_with_redis_offsets(tmp_path):
