@@ -276,7 +276,7 @@ def section_stats(server):
         ("instantaneous_ops_per_sec", 0),
         ("total_net_input_bytes", server.net_input_bytes),
         ("total_net_output_bytes", server.net_output_bytes),
-        ("total_net_repl_input_bytes", 0),
+        ("total_net_repl_input_bytes", getattr(server, "repl_input_bytes", 0)),   # replication/replica.py
         ("total_net_repl_output_bytes", _repl(server, "repl_output_bytes")),
         ("instantaneous_input_kbps", "0.00"),
         ("instantaneous_output_kbps", "0.00"),
