@@ -413,6 +413,9 @@ class ReplicaLink:
         if conn is not self.conn:
             return
         self.lastio = self.reactor.seconds()
+        # INFO's total_net_repl_input_bytes (the RDB and the stream, kept across masters)
+        server = self.server
+        server.repl_input_bytes = getattr(server, "repl_input_bytes", 0) + len(data)
         phase = conn.phase
         if phase == "stream":
             self.stream(data)

@@ -349,3 +349,15 @@ def test_becoming_a_replica_unblocks_blocked_clients_like_redis(tmp_path):
     assert waiting.pushed == [ReplyError("UNBLOCKED force unblock from blocking operation, instance "
                                          "state changed (master -> replica?)")]
     assert waiting.closing and waiting.blocked is None
+
+
+def test_bytes_from_the_master_count_as_replication_input(tmp_path):
+    env = Env(tmp_path)
+    link, proto, tr = full_sync(env, tmp_path)
+    before = env.server.repl_input_bytes
+    assert before > 100                 # the handshake replies and the RDB
+    proto.dataReceived(resp("PING"))
+    text = env.call("INFO", "stats")             # a Verbatim (str)
+    stats = dict(l.split(":", 1) for l in text.split("\r\n")[1:] if ":" in l)
+    assert int(stats["total_net_repl_input_bytes"]) == before + len(resp("PING"))
+    assert int(stats["total_net_input_bytes"]) == 0
