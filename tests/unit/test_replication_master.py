@@ -17,6 +17,7 @@ from redislite.protocol import Client, RedisProtocol
 from redislite.replication import master as M
 from redislite.replication.state import Backlog
 from redislite.server import Server
+from redislite.testing import encode_command as cmd
 
 load_all()
 
@@ -35,14 +36,6 @@ def server(tmp_path):
     c.call("CONFIG", "SET", "repl-diskless-sync", "no")
     yield srv
     m.stop()
-
-
-def cmd(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 def connect(server):
