@@ -19,6 +19,7 @@ from redislite.persistence import rdb
 from redislite.protocol import Client
 from redislite.replication import replica as R
 from redislite.server import Server
+from redislite.testing import encode_command as resp
 
 load_all()
 
@@ -27,12 +28,6 @@ NEWID = "b" * 40
 PING = b"*1\r\n$4\r\nPING\r\n"
 CAPA = b"*5\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n"
 PORT = b"*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$4\r\n6379\r\n"
-
-
-def resp(*args):
-    return b"".join([b"*%d\r\n" % len(args)] + [b"$%d\r\n%s\r\n" % (len(a), a) for a in
-                                                   (x if isinstance(x, bytes) else str(x).encode()
-                                                    for x in args)])
 
 
 def ack(n):
