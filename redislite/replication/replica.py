@@ -297,8 +297,6 @@ class ReplicaLink:
         self.qbuf = b""             # bytes, or a bytearray while a command is incomplete
         self.need = 0               # len(qbuf) that completes the pending bulk argument
         self.parse_pos = 0          # parsed (and executed or queued) up to here in qbuf
-        self.stats_full_syncs = 0
-        self.stats_partial_syncs = 0
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self):
@@ -541,6 +539,9 @@ class ReplicaLink:
 
     def _continue(self, conn, line):
         cached = self.cached
+        if cached is None:          # we asked PSYNC ? -1: only a full resync makes sense
+            self._handshake_failed("Unexpected reply to PSYNC from master: %s" % _text(line))
+            return
         repl = self.server.repl
         new = _text(line[9:].strip())
         log.info("Successful partial resynchronization with master.")
@@ -553,7 +554,6 @@ class ReplicaLink:
             cached.replid = new
             log.info("Master replication ID changed to {replid}", replid=new)
             disconnect_replicas(self.server)
-        self.stats_partial_syncs += 1
         log.info("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
         repl.create_backlog()
         self._attach_master(conn, cached.reploff, cached.db, cached.read_reploff)
@@ -707,7 +707,6 @@ class ReplicaLink:
             replid, offset = new_replid(), 0
         repl.adopt(replid, offset)
         repl.create_backlog()
-        self.stats_full_syncs += 1
         self.failures = 0
         db = loader.stream_db if loader.stream_db is not None else 0
         if conn.gone:
