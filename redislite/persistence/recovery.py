@@ -20,6 +20,7 @@ import os
 import time
 
 from ..errors import ReplyError
+from ..storage.bulkload import BulkLoader
 from . import aof as _aof
 from . import rdb as _rdb
 
@@ -154,35 +155,33 @@ class Loader:
 
     # -- RDB ---------------------------------------------------------------------------
     def _rdb(self, buf, path, preamble, base=0):
+        """Decode an RDB (or an AOF's RDB preamble) into the keyspaces, a batch of
+        SLICE keys per step: Reader.batches decodes, bulkload inserts."""
         server = self.server
         values = _rdb.Values(self.config)
         reader = _rdb.Reader(buf, values, path=path, base=base,
-                             verify_checksum=self.config["rdbchecksum"])
+                             verify_checksum=self.config["rdbchecksum"],
+                             parallel_checksum=getattr(server.persistence, "use_fork", False))
         self.cur_reader = reader
         now = server.now.refresh()
-        router = server.router
         ndb = server.databases
-        n = 0
+        bulk = BulkLoader(server)
+        expired0 = self.keys_expired
         try:
-            for rec in reader.records():
+            for rec in reader.batches(SLICE, None if preamble else now):
                 tag = rec[0]
-                if tag == "key":
-                    _, db, key, value, expire = rec
-                    if db >= ndb:
+                if tag == "keys":
+                    dropped = expired0 + reader.expired - self.keys_expired
+                    bulk.insert(rec[1], rec[2], rec[3], rec[4], dropped)
+                    self.keys_loaded += len(rec[2])
+                    self.keys_expired += dropped
+                    yield
+                elif tag == "select":
+                    if rec[1] >= ndb:
                         raise _rdb.RdbError("the data file uses database %d, but only %d databases "
-                                            "are configured" % (db, ndb), reader.pos, path)
-                    if expire is not None and expire < now and not preamble:
-                        self.keys_expired += 1
-                    else:
-                        ks = router.shard_for(key).dbs[db]
-                        ks.set(key, value)
-                        if expire is not None:
-                            ks.set_expire(key, expire)
-                        self.keys_loaded += 1
-                    n += 1
-                    if n >= SLICE:
-                        n = 0
-                        yield
+                                            "are configured" % (rec[1], ndb), reader.pos, path)
+                elif tag == "resize":
+                    bulk.hint(rec[1], rec[2])
                 elif tag == "aux":
                     self.aux[rec[1]] = rec[2]
                 elif tag == "function":
@@ -191,6 +190,7 @@ class Loader:
             if e.path is None:
                 e.path = path
             raise LoadError("Bad RDB data: %s" % e) from None
+        self.keys_expired = expired0 + reader.expired
         self.rdb_end = reader.pos
 
     def _load_function(self, code, path, offset):

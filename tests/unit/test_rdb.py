@@ -257,3 +257,128 @@ def test_shutdown_save_failure_refuses_unless_force(tmp_path, monkeypatch):
     srv, c, clock = make(tmp_path)
     monkeypatch.setattr(diskio, "fault", lambda op, path: diskio.enospc(path))
     assert c.call("SHUTDOWN", "SAVE").message == "ERR Errors trying to SHUTDOWN. Check logs."
+
+
+# -- the loading fast path: Reader.batches + storage.bulkload ------------------------------
+def _state(srv):
+    """Every field bulkload maintains, per shard and db (bucket layout included)."""
+    out = []
+    for shard in srv.shards:
+        for ks in shard.dbs:
+            buckets = [{k: v if type(v) is bytes else (repr(v), v.memory()) for k, v in b.items()}
+                       for b in ks.buckets]
+            out.append((ks.level, ks.split, buckets, ks.count, ks.mem,
+                        dict(ks.expires), sorted(ks.heap), dict(ks.access)))
+    return out
+
+
+def _fill_many(c, n=6000):
+    """Strings (plain, int, LZF, long), containers, TTLs, a {tag}, three dbs."""
+    for db in (0, 3):
+        c.call("SELECT", db)
+        args = []
+        for i in range(n):
+            k = "k:%d:%d" % (db, i)
+            args += [k, ("%d" % (i * 7 - 5000)) if i % 3 == 0 else ("v%d" % i) * (1 + i % 9)]
+        c.call("MSET", *args)
+        for i in range(0, n, 5):
+            c.call("PEXPIRE", "k:%d:%d" % (db, i), 100000 + i)
+        for i in range(0, 40):
+            c.call("HSET", "{tag}h%d" % i, "f", "v", "n", i)
+            c.call("RPUSH", "l%d" % i, "a", i)
+            c.call("SADD", "s%d" % i, i, i + 1)
+        c.call("SET", "big", "x" * 70000)
+    c.call("SELECT", 0)
+
+
+def _key_by_key(srv, path):
+    """The reference: every record of the file through Keyspace.set / set_expire."""
+    data = open(path, "rb").read()
+    for rec in rdb.Reader(data, rdb.Values(srv.config)).records():
+        if rec[0] == "key":
+            _, db, key, value, expire = rec
+            ks = srv.router.shard_for(key).dbs[db]
+            ks.set(key, value)
+            if expire is not None:
+                ks.set_expire(key, expire)
+
+
+def test_bulk_load_leaves_keyspaces_as_key_by_key_sets(tmp_path):
+    srv, c, _ = make(tmp_path)
+    _fill_many(c)
+    c.call("SAVE")
+    loaded, _, _ = make(tmp_path)
+    loader = load_now(loaded)
+    reference, _, _ = make(tmp_path)
+    _key_by_key(reference, tmp_path / "dump.rdb")
+    assert loader.keys_loaded == 2 * (6000 + 3 * 40 + 1)
+    assert _state(loaded) == _state(reference)
+    assert loaded.used_memory() == srv.used_memory()
+
+
+def test_bulk_insert_duplicates_ttls_and_observed_keyspaces(tmp_path):
+    from redislite.storage import bulkload
+    a, _, _ = make(tmp_path)
+    b, _, _ = make(tmp_path)
+    k1, k2, k3 = bytes(bytearray(b"dup")), bytes(bytearray(b"dup")), b"other"   # k1 == k2, k1 is not k2
+    keys = [k1, k3, k2]
+    values = [b"one", b"x", b"two"]
+    expires = [(NOW * 1000 + 5000, k1)]            # only the first "dup" has a TTL
+    ks_a = a.router.shard_for(b"dup").dbs[0]
+    ks_a.set(b"other", b"old")
+    ks_a.set_expire(b"other", NOW * 1000 + 9000)
+    bulkload.insert(ks_a, keys, values, expires)
+    ks_b = b.router.shard_for(b"dup").dbs[0]
+    ks_b.set(b"other", b"old")
+    ks_b.set_expire(b"other", NOW * 1000 + 9000)
+    for key, value in zip(keys, values):
+        ks_b.set(key, value)
+        if key is k1:
+            ks_b.set_expire(key, expires[0][0])
+    assert ks_a.get_expire(b"dup") is None and ks_a.get_expire(b"other") is None
+    assert (ks_a.count, ks_a.mem, ks_a.expires, dict(ks_a.access)) == \
+        (ks_b.count, ks_b.mem, ks_b.expires, dict(ks_b.access))
+    # A WATCHed keyspace goes through set(), so the watchers are told.
+    seen = []
+    a.shards[0].on_modified.append(lambda db, key: seen.append(key))
+    ks0 = a.shards[0].dbs[1]
+    ks0.observe()
+    bulkload.insert(ks0, [b"w1", b"w2"], [b"1", b"2"], [(NOW * 1000 + 1, b"w2")])
+    assert seen == [b"w1", b"w2", b"w2"] and ks0.count == 2
+
+
+def test_truncated_at_every_offset_is_a_load_error(tmp_path):
+    srv, c, _ = make(tmp_path)
+    c.call("SET", "s", "hello")
+    c.call("SET", "n", "-12345")
+    c.call("SET", "z", "payload-" * 20)
+    c.call("SET", "ttl", "v", "PX", "100000")
+    c.call("RPUSH", "l", "a", "1")
+    c.call("SAVE")
+    path = tmp_path / "dump.rdb"
+    raw = open(path, "rb").read()
+    for cut in range(9, len(raw)):
+        open(path, "wb").write(raw[:cut])
+        with pytest.raises(LoadError) as e:
+            load_now(make(tmp_path)[0])
+        msg = str(e.value)
+        assert str(path) in msg and "offset" in msg, (cut, msg)
+
+
+def test_forked_checksum_matches_and_survives_a_dead_child(monkeypatch):
+    from redislite.persistence import checksum
+    data = os.urandom(3 << 20) + b"\xff" + os.urandom(8)
+    monkeypatch.setattr(checksum, "STEP", 1 << 20)
+    monkeypatch.setattr(checksum, "FORK_MIN", 1 << 20)
+    for end in (len(data) - 8, (2 << 20) + 12345, 100):
+        ck = checksum.checksummer(data, 0, parallel=True)
+        assert isinstance(ck, checksum.ForkedCrc)
+        assert ck.result(end) == C.crc64(data[:end])
+        assert ck.pid is None
+    ck = checksum.checksummer(data, 7, parallel=True)
+    os.kill(ck.pid, 9)                      # no figures at all: the parent computes
+    assert ck.result(len(data) - 8) == C.crc64(data[7:-8])
+    inline = checksum.checksummer(data, 5)
+    for pos in range(0, len(data), 300000):
+        inline.advance(pos)
+    assert inline.result(len(data) - 8) == C.crc64(data[5:-8])
