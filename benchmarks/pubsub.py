@@ -320,7 +320,7 @@ def bench_evalsha(server, test, a):
     c.sendall(_cmd(b"SCRIPT", b"LOAD", script))
     sha = _recv_exact_frames(c, b"\r\n", 2).split(b"\r\n")[1]
     # Redis counts error replies as requests: check the script answers right first.
-    c.sendall(_cmd(b"EVALSHA", sha, b"1", b"bench:check", b"xxx"))
+    c.sendall(_cmd(b"EVALSHA", sha, b"1", b"bench:check:" + test.encode(), b"xxx"))
     got = _recv_exact_frames(c, b"\r\n", 1)
     c.close()
     if got[:1] not in b":$":
