@@ -214,10 +214,10 @@ def bench_publish(server, nsubs, a):
 
 def _txn_block(rng, keyspace, nsets):
     if nsets == 0:   # --check-loadgen: one plain SET per request
-        return _cmd(b"SET", b"key:%012d" % rng.randrange(keyspace), b"xxx")
+        return _cmd(b"SET", b"txn:%012d" % rng.randrange(keyspace), b"xxx")
     parts = [_cmd(b"MULTI")]
     for _ in range(nsets):
-        parts.append(_cmd(b"SET", b"key:%012d" % rng.randrange(keyspace), b"xxx"))
+        parts.append(_cmd(b"SET", b"txn:%012d" % rng.randrange(keyspace), b"xxx"))
     parts.append(_cmd(b"EXEC"))
     return b"".join(parts)
 
@@ -325,7 +325,8 @@ def bench_evalsha(server, test, a):
     c.close()
     if got[:1] not in b":$":
         raise RuntimeError("%s: EVALSHA answered %r" % (server.kind, got))
-    args = ["EVALSHA", sha.decode(), "1", "key:__rand_int__"]
+    # each scenario its own keys: SET+GET and MULTI leave strings INCR would refuse
+    args = ["EVALSHA", sha.decode(), "1", "%s:__rand_int__" % test]
     if test == "evalsha-setget":
         args.append("xxx")
     return _redis_benchmark(server, a, args, a.requests)
