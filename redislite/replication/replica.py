@@ -53,6 +53,7 @@ from .. import errors
 from ..errors import ReplyError
 from ..persistence import rdb as _rdb
 from ..protocol import Client
+from ..storage.bulkload import BulkLoader
 from ..storage.keyspace import MASTER_VIEW
 from .state import REPLID_LEN, new_replid
 
@@ -1004,8 +1005,10 @@ def _write_all(fd, data):
 class RdbLoad:
     """Loads an RDB file into the (flushed) server in slices; a generator for task.cooperate.
 
-    Unlike startup recovery, a replica keeps keys whose TTL already passed:
-    the master's DEL removes them (Redis's rdbLoad on a replica)."""
+    Decoding and insertion are persistence's fast path (``Reader.batches`` and
+    storage/bulkload.py, as recovery uses them).  Unlike startup recovery, a
+    replica keeps keys whose TTL already passed: the master's DEL removes them
+    (Redis's rdbLoad on a replica)."""
 
     def __init__(self, server, path):
         self.server = server
@@ -1022,27 +1025,24 @@ class RdbLoad:
         try:
             values = _rdb.Values(server.config)
             reader = _rdb.Reader(buf, values, path=self.path,
-                                 verify_checksum=server.config["rdbchecksum"])
-            router = server.router
+                                 verify_checksum=server.config["rdbchecksum"],
+                                 parallel_checksum=getattr(server.persistence, "use_fork", False))
+            bulk = BulkLoader(server)
             ndb = server.databases
-            n = 0
             functions = []
-            for rec in reader.records():
+            # expired_before=None: a replica keeps keys whose TTL has passed
+            for rec in reader.batches(LOAD_SLICE, None):
                 tag = rec[0]
-                if tag == "key":
-                    _, db, key, value, expire = rec
-                    if db >= ndb:
+                if tag == "keys":
+                    bulk.insert(rec[1], rec[2], rec[3], rec[4])
+                    self.keys += len(rec[2])
+                    yield
+                elif tag == "select":
+                    if rec[1] >= ndb:
                         raise _rdb.RdbError("the master's RDB uses database %d, but only %d databases "
-                                            "are configured" % (db, ndb), reader.pos, self.path)
-                    ks = router.shard_for(key).dbs[db]
-                    ks.set(key, value)
-                    if expire is not None:
-                        ks.set_expire(key, expire)
-                    self.keys += 1
-                    n += 1
-                    if n >= LOAD_SLICE:
-                        n = 0
-                        yield
+                                            "are configured" % (rec[1], ndb), reader.pos, self.path)
+                elif tag == "resize":
+                    bulk.hint(rec[1], rec[2])
                 elif tag == "aux":
                     self.aux[rec[1]] = rec[2]
                     if rec[1] == b"repl-stream-db":
