@@ -1,6 +1,6 @@
 """Data-type benchmark: lists, sets, hashes and sorted sets, RedisLite vs redis-server.
 
-    python -m benchmarks.types                   # the full run (about 10 minutes on 2 cores)
+    python -m benchmarks.types                   # the full run (6-9 minutes on 2 busy cores)
     python -m benchmarks.types --quick           # smoke test: small sets, few requests, 2 rounds
     python -m benchmarks.types --servers redis   # self-test: two redis-servers (noise floor)
 
