@@ -14,8 +14,11 @@ and reporting medians:
     ``--publisher redis-benchmark`` uses ``redis-benchmark -c 1 -P N`` as the
     publisher instead, to show the Python publisher is not the limit.
 ``evalsha-incr`` / ``evalsha-setget``
-    ``redis-benchmark -c 50 EVALSHA <sha> 1 key:__rand_int__ ...`` for
+    ``redis-benchmark -c 50 EVALSHA <sha> 1 <test>:__rand_int__ ...`` for
     ``return redis.call('INCR', KEYS[1])`` and a SET-then-GET script.
+``incr``
+    Plain ``INCR`` with the same redis-benchmark parameters: the reference
+    that shows what the script layer costs on each server.
 ``multi-10set``
     50 connections (in a separate process) each sending ``MULTI``, 10 ``SET``
     and ``EXEC`` as one write, waiting for the exact 150-byte reply, and again.
@@ -49,7 +52,7 @@ import time
 from benchmarks import RESULTS_DIR, machine_info, start_server, stop_server, timestamp
 from redislite.testing import encode_command as _cmd
 
-ALL_TESTS = ("publish-1", "publish-100", "evalsha-incr", "evalsha-setget", "multi-10set")
+ALL_TESTS = ("publish-1", "publish-100", "incr", "evalsha-incr", "evalsha-setget", "multi-10set")
 SCRIPTS = {
     "evalsha-incr": b"return redis.call('INCR', KEYS[1])",
     "evalsha-setget": b"redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])",
@@ -341,6 +344,8 @@ def measure(server, test, a):
         return bench_publish(server, 100, a)
     if test.startswith("evalsha-"):
         return bench_evalsha(server, test, a)
+    if test == "incr":
+        return _redis_benchmark(server, a, ["INCR", "incr:__rand_int__"], a.requests)
     if test == "multi-10set":
         return bench_txn(server, a)
     if test == "loadgen-set":
