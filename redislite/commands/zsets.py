@@ -315,8 +315,41 @@ def _zadd_generic(client, argv, flags):
     return _run(client, argv[1], _op_zadd, (argv, flags, scores, idx, _limits(client)))
 
 
+def _op_zadd_one(ks, args):
+    """``ZADD key score member`` without flags: _op_zadd's work for one pair."""
+    argv, score, limits = args
+    key = argv[1]
+    member = bytes(argv[3])
+    z = ks.lookup_write(key)
+    if z is None:
+        z = ZSet()
+        z.add(member, score, limits)
+        ks.set(key, z)
+        added = 1
+    elif type(z) is not ZSet:
+        raise _WRONGTYPE
+    else:
+        cur = z.scores.get(member)
+        if cur is not None and cur == score:
+            return 0
+        old_mem = z.mem
+        added = z.add(member, score, limits)
+        ks.value_resized(old_mem, z.mem)
+        if ks.watched is not None:
+            ks.signal_modified(key)
+    ks.notify("z", "zadd", key)
+    ks.shard.emit(ks.index, tuple(argv))
+    if added:
+        signal_key_ready(ks, key)
+        return 1
+    return 0
+
+
 @command("zadd")
 def zadd(client, argv):
+    if len(argv) == 4 and argv[2].upper() not in _ZADD_OPTS:
+        # The common single pair: no flag loop, one score, one shard call.
+        return _run(client, argv[1], _op_zadd_one, (argv, parse_score(argv[2]), _limits(client)))
     return _zadd_generic(client, argv, 0)
 
 
