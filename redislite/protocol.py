@@ -113,9 +113,6 @@ class Client:
         if self.multi is not None and "no_multi" in spec.flags:
             spec.rejected += 1      # PSYNC, SYNC, SAVE, SHUTDOWN (Redis's CMD_NO_MULTI)
             return self._reject(_NO_MULTI, spec)
-        if self.multi is not None and "no_multi" in spec.flags:
-            spec.rejected += 1      # PSYNC, SYNC, SAVE, SHUTDOWN (Redis's CMD_NO_MULTI)
-            return self._reject(_NO_MULTI, spec)
         if spec.denyoom and server.maxmemory and not self.no_evict and not server.make_room():
             spec.rejected += 1
             return self._reject(_OOM, spec)
