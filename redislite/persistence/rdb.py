@@ -200,6 +200,7 @@ def iter_snapshot(server, databases, aux, functions=(), compress=True, checksum=
         out.append(b"\xf5")
         enc.string(code, out)
     pending = 0
+    pieces = []
     if key_delay_us:
         import time
         sleep = time.sleep
@@ -223,16 +224,22 @@ def iter_snapshot(server, databases, aux, functions=(), compress=True, checksum=
                     if key_delay_us:
                         sleep(key_delay_us / 1e6)
                     if len(out) > 4096:
-                        chunk = b"".join(out)
+                        piece = b"".join(out)
                         out = []
-                        pending += len(chunk)
-                        if checksum:
-                            crc = crc64(chunk, crc)
-                        if progress is not None:
-                            progress(done)
-                        yield chunk
+                        pieces.append(piece)
+                        pending += len(piece)
+                        if pending >= CHUNK:
+                            # ~1 MB chunks: crc64 is only fast on big inputs (its lanes path)
+                            chunk = b"".join(pieces)
+                            pieces = []
+                            pending = 0
+                            if checksum:
+                                crc = crc64(chunk, crc)
+                            if progress is not None:
+                                progress(done)
+                            yield chunk
     out.append(b"\xff")
-    chunk = b"".join(out)
+    chunk = b"".join(pieces) + b"".join(out)
     if checksum:
         crc = crc64(chunk, crc)
     if progress is not None:
