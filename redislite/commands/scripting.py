@@ -168,7 +168,11 @@ def _eval(client, argv, evalsha, ro):
     else:
         keys = []
         args = argv[3:]
-    return run_script(client, engine, sha, fn, flags, ro, keys, args, argv)
+    if flags is not COMPAT:
+        return run_script(client, engine, sha, fn, flags, ro, keys, args, argv)
+    run = ScriptRun(engine, client, sha, True, ro, client.no_evict, argv)
+    engine.prepare(run)
+    return engine.execute(run, fn, keys, args)
 
 
 #: numkeys as usually sent: b"0".."16" (anything else goes through parse_numkeys)

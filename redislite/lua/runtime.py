@@ -198,7 +198,8 @@ class Engine:
         c.resp3 = False
         c.authenticated = True
         server = self.server
-        run.oom = bool(server.maxmemory) and not server.make_room()
+        if server.maxmemory:
+            run.oom = not server.make_room()
 
     def execute(self, run, fn, keys=None, args=None):
         """Run *fn*; returns the reply value for the caller.

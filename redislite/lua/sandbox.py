@@ -542,7 +542,6 @@ sethook(count_hook, "", 100000)
 local API = {}
 
 -- EVAL engine: globals with KEYS/ARGV ---------------------------------------------------
-local finish
 function API.new_eval_env()
   local env_ref = {}
   local G = base_globals(env_ref)
@@ -570,7 +569,11 @@ function API.new_eval_env()
     end
     rawset_(G, "KEYS", keys)
     rawset_(G, "ARGV", args)
-    return finish(xpcall_(f, errh))
+    -- no hook reset here: the kill hook only ever replaces the count hook when
+    -- the script was killed, and Engine.execute resets it then (reset_hook).
+    -- Only the first value a script returns counts.
+    local ok, r = xpcall_(f, errh)
+    return ok, r
   end
   return G, ENV, run_eval
 end
@@ -606,7 +609,7 @@ function API.compile(code, chunkname, env)
   return f, nil
 end
 
-finish = function(ok, r)
+local function finish(ok, r)
   sethook(count_hook, "", 100000)
   return ok, r
 end

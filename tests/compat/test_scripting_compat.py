@@ -128,6 +128,9 @@ SCRIPTS = [
     ('eval', 'local t = {} for k,v in pairs(_G) do t[#t+1]=k end table.sort(t) return t', '0'),
     ('eval', 'return {KEYS[1], ARGV[1], #KEYS, #ARGV}', '1', 'k', 'a', 'b'),
     ('eval', 'return', '0'),
+    ('eval', 'return 1, 2', '0'),
+    ('eval', "return redis.call('ping'), 5", '0'),
+    ('eval', 'return nil, 5', '0'),
     ('eval', 'return 1', '-1'),
     ('eval', 'return 1', '2', 'a'),
     ('eval', 'return 1', 'x'),
@@ -363,6 +366,8 @@ def _busy(port, script, kill_cmd):
         if out[2].startswith(b"-BUSY"):          # FUNCTION KILL cannot stop an EVAL
             out.append(b.call("SCRIPT", "KILL"))
         out.append(a.read_reply())
+        # after a kill, a long script runs normally (the kill hook is gone)
+        out.append(a.call("EVAL", "local n = 0 for i = 1, 300000 do n = n + 1 end return n", "0"))
         out.append(b.call("PING"))
         b.call("CONFIG", "SET", "busy-reply-threshold", "5000")
         return out
@@ -385,4 +390,5 @@ def test_busy_and_script_kill(pair, script, kill):
     assert o[0] == s[0]                       # BUSY text
     assert o[2] == s[2]                       # kill reply (OK / UNKILLABLE / BUSY)
     assert o[3] == s[3]                       # the script's own reply (or SCRIPT KILL's)
+    assert o[-2] == s[-2] == b":300000\r\n"
     assert o[-1] == s[-1] == b"+PONG\r\n"
