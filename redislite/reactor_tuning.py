@@ -19,6 +19,12 @@ import types
 #: RedisProtocol registers itself here while connected (see protocol.py).
 FAST_READERS = {}
 
+#: fn() run at the start of every poll, before the reactor sleeps (Redis's
+#: beforeSleep).  The persistence actor writes a turn's AOF buffer here
+#: instead of paying a callLater(0) and an extra loop iteration per turn.
+#: ``reactor._before_poll`` points at this list once the lean poll is installed.
+BEFORE_POLL = []
+
 
 def install(reactor):
     """Install the lean poll on an EPollReactor; returns True when installed."""
@@ -36,7 +42,11 @@ def install(reactor):
     from select import EPOLLIN
     from twisted.python import failure, log
 
+    before_poll = BEFORE_POLL
+
     def doPoll(self, timeout):
+        for fn in before_poll:
+            fn()
         if timeout is None:
             timeout = -1
         try:
@@ -64,4 +74,5 @@ def install(reactor):
 
     reactor.doPoll = types.MethodType(doPoll, reactor)
     reactor.doIteration = reactor.doPoll
+    reactor._before_poll = BEFORE_POLL
     return True
