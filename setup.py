@@ -31,7 +31,8 @@ setup(
             "treq>=23.11",
         ],
         # benchmarks/: fakeredis's TcpFakeServer is the other Python Redis server we compare with
-        "bench": ["fakeredis>=2.20", "redis>=5.0"],
+        # benchmarks/suite.py draws its scaling charts with matplotlib
+        "bench": ["fakeredis>=2.20", "redis>=5.0", "matplotlib>=3.7"],
     },
     entry_points={"console_scripts": ["redislite=redislite.__main__:main"]},
     classifiers=["Framework :: Twisted", "Programming Language :: Python :: 3"],
