@@ -633,20 +633,53 @@ def table_rows(summary, sides):
     return head, rows
 
 
+def compact_rows(summary, sides):
+    """One row per (scenario, variant, test): ops/s (p99 ms) of every side and the ratios."""
+    labels = [s.label for s in sides]
+    head = ["scenario", "variant", "test"] + [f"{l} ops/s (p99 ms)" for l in labels]
+    if CANDIDATE in labels:
+        head += [f"{CANDIDATE}/{l}" for l in labels if l != CANDIDATE]
+    cells = {}
+    for e in summary:
+        cells.setdefault((e["scenario"], variant(e), e["test"]), {})[e["side"]] = e
+    rows = []
+    for (scn, var, test), by in sorted(cells.items(), key=lambda kv: (
+            SCN_ORDER.index(kv[0][0]), _variant_sort(next(iter(kv[1].values()))), kv[0][2])):
+        row = [scn, var, test]
+        for l in labels:
+            e = by.get(l)
+            row.append("-" if not e or not e["ops_per_s"] else
+                       f"{e['ops_per_s']:,.0f} ({fmt(e['latency_ms']['p99'], '.2f')})")
+        if CANDIDATE in labels:
+            c = by.get(CANDIDATE)
+            for l in labels:
+                if l == CANDIDATE:
+                    continue
+                o = by.get(l)
+                row.append(fmt(c["ops_per_s"] / o["ops_per_s"], ".2f")
+                           if c and o and c["ops_per_s"] and o["ops_per_s"] else "-")
+        rows.append(row)
+    return head, rows
+
+
+def _variant_sort(e):
+    return (e["pipeline"] or 0, e["clients"] or 0, e["value_size"] or 0, e["keys"] or 0)
+
+
 SCN_ORDER = ["sequential", "mixed", "loadgen-check", "clients-100", "conns-1000", "value-100k",
              "pipeline", "ttl", "clients", "sizes", "keys"]
 
 
-def print_table(head, rows, out=sys.stdout):
+def print_table(head, rows, out=sys.stdout, text_cols=4):
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     for row in [head, ["-" * w for w in widths], *rows]:
-        print("  ".join(str(c).ljust(w) if i < 4 else str(c).rjust(w)
+        print("  ".join(str(c).ljust(w) if i < text_cols else str(c).rjust(w)
                         for i, (c, w) in enumerate(zip(row, widths))), file=out)
 
 
-def md_table(head, rows) -> str:
+def md_table(head, rows, text_cols=4) -> str:
     lines = ["| " + " | ".join(head) + " |",
-             "|" + "|".join("---" if i < 4 else "---:" for i in range(len(head))) + "|"]
+             "|" + "|".join("---" if i < text_cols else "---:" for i in range(len(head))) + "|"]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
@@ -813,7 +846,13 @@ def write_report(result: dict, outdir: Path, charts: list[str]) -> str:
          f"Python {m['python_version']}, redis-server {m['redis_server_version']}. "
          f"Load average {result['loadavg_start'][0]:.2f} at the start, {m['loadavg'][0]:.2f} at the end; "
          f"wall time {result['wall_s']:.0f} s. Sides: {', '.join(result['sides'])}; "
-         f"{result['params']['rounds']} alternating rounds.", ""]
+         f"{result['params']['rounds']} alternating rounds.", "",
+         "Sides: " + "; ".join(f"`{k}` = {' '.join(v)}" for k, v in result["side_args"].items())
+         + f". fakeredis request counts x{result['slow_scale']}. Key-scaling caps: "
+         f"{result['params']['key_caps'] or 'none'}. Method: the docstring of `benchmarks/suite.py`.", ""]
+    ch, cr = compact_rows(result["summary"], [ALL_SIDES[s] for s in result["sides"]])
+    L += ["## Summary", "", "Median ops/s over the rounds, p99 latency in ms in brackets, and "
+          "redislite's ops/s over each other side's.", "", md_table(ch, cr, 3), ""]
     L += ["## Issue #8's bar", "", "| what | this run | bar | met |", "|---|---:|---:|---|"]
     L += [f"| {b['what']} | {fmt(b['value'], '.2f') if isinstance(b['value'], float) else fmt(b['value'], 'd')} "
           f"| {b['bar']} | {'-' if b['ok'] is None else 'yes' if b['ok'] else 'NO'} |" for b in result["bars"]]
@@ -906,6 +945,8 @@ def main(argv=None) -> int:
     write_report(result, outdir, charts)
     head, rows = table_rows(summary, a.side_list)
     print_table(head, rows)
+    print()
+    print_table(*compact_rows(summary, a.side_list), text_cols=3)
     for b in result["bars"]:
         v = b["value"]
         print(f"bar: {b['what']:<55} {fmt(v, '.2f') if isinstance(v, float) else fmt(v, 'd'):>8}  "
