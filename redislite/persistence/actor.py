@@ -2,8 +2,10 @@
 
 * **AOF.**  It subscribes to ``server.bus``; every write event is appended, in
   RESP, to a buffer (with a SELECT when the database changes).  The buffer is
-  written once per reactor turn (``callLater(0)``, which runs after every
-  connection readable in this turn was served: Redis's ``beforeSleep``).
+  written once per reactor turn, after every connection readable in this turn
+  was served: from reactor_tuning's ``BEFORE_POLL`` hook (Redis's
+  ``beforeSleep``) when the lean poll is installed, else a ``callLater(0)``
+  (which cost an extra loop iteration per turn: ~10% of SET throughput).
   ``appendfsync always`` holds the replies of that turn (``server.before_reply``)
   until the write *and* the fsync are done: one group commit per turn, on the
   reactor thread, as Redis does.  ``everysec`` fsyncs on a worker thread at most
@@ -46,6 +48,8 @@ MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's curr
 MISCONF_AOF = "MISCONF Errors writing to the AOF file: %s"
 BGSAVE_RETRY_DELAY = 5          # seconds, Redis's CONFIG_BGSAVE_RETRY_DELAY
 CRON_INTERVAL = 0.1             # Redis's serverCron at hz 10
+_RESP2 = b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+_RESP3 = b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
 
 
 def _die(message):
@@ -93,6 +97,12 @@ class Persistence:
         self.buf = []
         self.buf_len = 0
         self.scheduled = False
+        # With reactor_tuning's lean poll, the turn's buffer is written right before
+        # the reactor polls again (Redis's beforeSleep); otherwise by a callLater(0).
+        hooks = getattr(self.reactor, "_before_poll", None)
+        self.hooked = hooks is not None
+        if self.hooked:
+            hooks.append(self._before_poll)
         self.held = []
         self.aof_write_ok = True
         self.aof_write_errno = 0
@@ -158,13 +168,23 @@ class Persistence:
         if db != self.aof_db:
             buf.append(_aof.select_cmd(db))
             self.aof_db = db
-        parts = [b"*%d\r\n" % len(argv)]
-        for a in argv:
-            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        buf.append(b"".join(parts))
+        n = len(argv)
+        if n == 3:                      # SET k v and the like: one format op (measured ~15% less)
+            a0, a1, a2 = argv
+            buf.append(_RESP3 % (len(a0), a0, len(a1), a1, len(a2), a2))
+        elif n == 2:
+            a0, a1 = argv
+            buf.append(_RESP2 % (len(a0), a0, len(a1), a1))
+        else:
+            buf.append(_aof.encode(argv))
         if not self.scheduled:
             self.scheduled = True
-            self.reactor.callLater(0, self.flush)
+            if not self.hooked:
+                self.reactor.callLater(0, self.flush)
+
+    def _before_poll(self):
+        if self.scheduled:
+            self.flush()
 
     def before_reply(self, client, payload):
         """``appendfsync always``: hold replies of this turn until the AOF is on disk."""
@@ -176,7 +196,8 @@ class Persistence:
         self.held.append((client, payload))
         if not self.scheduled:
             self.scheduled = True
-            self.reactor.callLater(0, self.flush)
+            if not self.hooked:
+                self.reactor.callLater(0, self.flush)
         return True
 
     def flush(self, fsync=None):
