@@ -8,6 +8,7 @@ place that turns reply values into RESP bytes.
 """
 
 import time as _time
+from binascii import crc_hqx as _crc
 
 from twisted.internet import tcp
 from twisted.internet.protocol import Factory, Protocol
@@ -129,8 +130,12 @@ class Client:
         try:
             if spec.shard_op:
                 router = server.router
-                shards = router.shards
-                shard = shards[0] if router.count == 1 else shards[_key_slot(argv[1]) % router.count]
+                if router.count == 1:
+                    shard = router.shards[0]
+                else:
+                    key = argv[1]       # key_slot, inlined for keys without a {hash tag}
+                    shard = router.shards[((_crc(key, 0) & 16383) if b"{" not in key
+                                           else _key_slot(key)) % router.count]
                 reply = spec.handler(shard.dbs[self.db], argv)
             else:
                 reply = spec.handler(self, argv)

@@ -157,10 +157,27 @@ class Keyspace:
         return self.peek(key) is not None
 
     def get_string(self, key):
-        """Read a string value (bytes) or None; WRONGTYPE for other types."""
-        v = self.lookup_read(key)
-        if v is None:
-            return None
+        """Read a string value (bytes) or None; WRONGTYPE for other types.
+
+        GET's whole storage cost: a live key without a TTL is looked up,
+        counted and LRU/LFU-stamped here (lookup_read and touch, inlined);
+        misses and volatile keys take lookup_read."""
+        h = hash(key)
+        i = h & (self.level - 1)
+        if i < self.split:
+            i = h & (2 * self.level - 1)
+        v = self.buckets[i].get(key)
+        if v is None or (self.expires and key in self.expires):
+            v = self.lookup_read(key)
+            if v is None:
+                return None
+        else:
+            self.hits += 1
+            shard = self.shard
+            if shard.lfu:
+                self.access[key] = shard.lfu_touch(self.access.get(key))
+            elif not shard.no_touch:
+                self.access[key] = self.time.lru
         t = type(v)
         if t is bytes:
             return v
