@@ -135,24 +135,27 @@ def _subscriber_process(host, port, nsubs, channel, expected, resp3, conn):
         s.close()
 
 
-def _python_publisher(host, port, channel, messages, pipeline, nsubs, payload):
+def _python_publisher(host, port, channel, messages, pipeline, nsubs, payload, inflight=1):
+    """Send *messages* PUBLISHes in batches of *pipeline*, at most *inflight* batches
+    unanswered; every reply must be ``:nsubs``."""
     pub = socket.create_connection((host, port))
     pub.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     reply = b":%d\r\n" % nsubs
     batch = _cmd(b"PUBLISH", channel, payload) * pipeline
-    sent = 0
+    sent = received = 0
+    buf = b""
     t0 = time.perf_counter()
-    while sent < messages:
-        pub.sendall(batch)
-        got = 0
-        buf = b""
-        while got < pipeline:
-            data = buf + pub.recv(1 << 16)
-            got += data.count(reply)
-            buf = data[-(len(reply) - 1):]
-        if got != pipeline:
-            raise RuntimeError("unexpected PUBLISH replies (want %r each)" % reply)
-        sent += pipeline
+    while received < messages:
+        while sent < messages and sent - received < inflight * pipeline:
+            pub.sendall(batch)
+            sent += pipeline
+        data = buf + pub.recv(1 << 16)
+        if len(data) == len(buf):
+            raise RuntimeError("the server closed the publisher's connection")
+        received += data.count(reply)
+        buf = data[-(len(reply) - 1):]
+    if received != messages:
+        raise RuntimeError("unexpected PUBLISH replies (want %r each)" % reply)
     pub.close()
     return t0, sent
 
@@ -197,7 +200,7 @@ def bench_publish(server, nsubs, a):
                        timeout=a.timeout)
     else:
         t0, _ = _python_publisher(server.host, server.port, channel, messages, a.pipeline,
-                                  nsubs, payload)
+                                  nsubs, payload, a.inflight)
     last, counts, reader_cpu = _collect(proc, parent, a.timeout, "the subscribers' counting")
     cpu1 = _cpu_seconds(server.pid)
     own1 = os.times()
@@ -363,6 +366,8 @@ def parse_args(argv=None):
     ap.add_argument("--messages", type=int, default=20000,
                     help="PUBLISHes to 100 subscribers per round (5x that to 1 subscriber)")
     ap.add_argument("--pipeline", type=int, default=50, help="PUBLISH batch size")
+    ap.add_argument("--inflight", type=int, default=1,
+                    help="PUBLISH batches sent before waiting for replies (1: as redis-benchmark -P)")
     ap.add_argument("--publisher", choices=("python", "redis-benchmark"), default="python")
     ap.add_argument("--resp3", action="store_true", help="subscribers speak RESP3 (HELLO 3)")
     ap.add_argument("--requests", type=int, default=100000, help="EVALSHA requests per round")
