@@ -113,21 +113,26 @@ def combine(crc1, crc2, len2):
 
 def _lanes(data, width):
     """CRCs of LANES consecutive stripes of *width* bytes each."""
-    trans = _TRANS
-    st = [bytes(LANES) for _ in range(8)]     # st[k] = byte k of each lane's crc
+    t0, t1, t2, t3, t4, t5, t6, t7 = _TRANS
+    # s0..s7: byte k of every lane's crc, held as one big int per k (byte j of
+    # the int is lane j), so each step is 8 translates and int XORs without
+    # converting the state back to bytes (~1.5x the bytes-state loop).
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
     fb = int.from_bytes
+    step = LANES * width
     for i in range(width):
-        col = data[i:i + LANES * width:width]
-        idx = (fb(st[0], "little") ^ fb(col, "little")).to_bytes(LANES, "little")
-        new = []
-        for k in range(7):
-            t = idx.translate(trans[k])
-            new.append((fb(t, "little") ^ fb(st[k + 1], "little")).to_bytes(LANES, "little"))
-        new.append(idx.translate(trans[7]))
-        st = new
+        idx = (s0 ^ fb(data[i:i + step:width], "little")).to_bytes(LANES, "little")
+        s0 = fb(idx.translate(t0), "little") ^ s1
+        s1 = fb(idx.translate(t1), "little") ^ s2
+        s2 = fb(idx.translate(t2), "little") ^ s3
+        s3 = fb(idx.translate(t3), "little") ^ s4
+        s4 = fb(idx.translate(t4), "little") ^ s5
+        s5 = fb(idx.translate(t5), "little") ^ s6
+        s6 = fb(idx.translate(t6), "little") ^ s7
+        s7 = fb(idx.translate(t7), "little")
     inter = bytearray(8 * LANES)
-    for k in range(8):
-        inter[k::8] = st[k]
+    for k, v in enumerate((s0, s1, s2, s3, s4, s5, s6, s7)):
+        inter[k::8] = v.to_bytes(LANES, "little")
     return struct.unpack("<%dQ" % LANES, inter)
 
 
