@@ -9,6 +9,7 @@ the AOF and saves per config, so twistd never drops an acknowledged write.
 
 import os
 import sys
+import time
 
 from twisted.application import service
 from twisted.internet import task
@@ -46,8 +47,9 @@ class PersistenceService(service.Service):
         server = self.server
         loader = self.actor.loader
         finish_load(server, loader)
-        log.info("DB loaded from disk: {keys} keys, {cmds} commands",
-                 keys=loader.keys_loaded, cmds=loader.commands)
+        log.info("DB loaded from disk: {keys} keys, {cmds} commands, {secs:.3f} seconds "
+                 "({cpu:.3f} s CPU)", keys=loader.keys_loaded, cmds=loader.commands,
+                 secs=time.time() - loader.started, cpu=time.process_time() - loader.started_cpu)
         self.actor.start(self.plan.manifest)
 
     def _failed(self, failure):

@@ -117,6 +117,7 @@ class Loader:
         self.keys_expired = 0
         self.commands = 0
         self.started = time.time()
+        self.started_cpu = time.process_time()
         self.functions = []
         self.aux = {}
         self.truncated = None       # (path, offset) when a tail was cut off
