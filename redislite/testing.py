@@ -642,8 +642,12 @@ class ServerProcess:
         return RawClient(self.host, self.port)
 
     def cleanup(self) -> None:
-        """Remove the working directory if this object created it."""
-        if self._own_workdir and not self.running:
+        """Stop the server if it still runs, then remove the working directory
+        if this object created it.  Tests call this in ``finally``: a server
+        left running would outlive a pytest that is killed before its atexit."""
+        if self.running:
+            self.stop()
+        if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "ServerProcess":
