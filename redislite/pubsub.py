@@ -16,9 +16,11 @@ The fan-out is Redis's "append to the output buffer now, write in
 beforeSleep": for a subscriber on a plain TCP connection the frame is appended
 straight to its transport's write buffer (``_tempDataBuffer``, what
 ``transport.write`` appends to) and the transport is remembered; once per
-reactor turn (``callLater(0)``, after every readable connection was served)
-:meth:`Hub.flush` sends each remembered buffer with one ``send()``, and only a
-partial send hands the rest to Twisted's writer.  Because the frames sit in the
+reactor turn, after every readable connection was served, :meth:`Hub.flush`
+sends each remembered buffer with one ``send()``, and only a partial send
+hands the rest to Twisted's writer.  The turn's end is the lean poll's
+before-poll hook list (``reactor._before_poll``, see reactor_tuning.py) when
+installed, else a ``callLater(0)`` scheduled by the first append of a turn.  Because the frames sit in the
 transport's own buffer, anything written to that client later (its own replies,
 ``RedisProtocol._write``) queues behind them, so per-connection order is the
 order of events.  Subscribers on other transports (TLS, in-memory), a client
@@ -118,7 +120,11 @@ class Hub:
         self.shard_channels = {}  # shard channel -> {client: fast transport or None}
         self.limit_disconnections = 0
         self._dirty = []          # clients whose transport got fan-out bytes this turn
-        self._flush_call = None   # the pending callLater(0, flush)
+        self._flush_call = None   # the pending callLater(0, flush), without the hook
+        hooks = getattr(server.reactor, "_before_poll", None)
+        self._hooked = hooks is not None
+        if self._hooked:
+            hooks.append(self.flush)
         self._soft = {}           # clients whose soft-limit clock runs (obuf_soft_since set)
 
     # -- subscriptions ----------------------------------------------------------
@@ -244,7 +250,7 @@ class Hub:
         fast = len(subs) - (len(slow) if slow is not None else 0)
         if fast:
             self.server.net_output_bytes += n * fast
-            if self._flush_call is None:
+            if self._flush_call is None and not self._hooked:
                 self._flush_call = self.server.reactor.callLater(0, self.flush)
         if self._soft:
             # A subscriber whose soft-limit clock runs gets the full check on

@@ -464,3 +464,17 @@ def test_fanout_soft_limit_clock_and_reset(srv):
     clock.advance(6)
     pub.call("PUBLISH", "c", "x")
     assert t.aborted and sub not in hub._soft
+
+
+def test_fanout_flushes_from_the_before_poll_hook(srv):
+    hooks = srv.reactor._before_poll = []      # as reactor_tuning installs on epoll
+    sub, t = connect_tcp(srv, (b"SUBSCRIBE", b"c"))
+    assert hooks == [get_hub(srv).flush]
+    pub, _ = connect_tcp(srv)
+    pending = len(srv.reactor.getDelayedCalls())
+    pub.dataReceived(cmd(b"PUBLISH", b"c", b"a") + cmd(b"PUBLISH", b"c", b"b"))
+    assert len(srv.reactor.getDelayedCalls()) == pending     # no callLater per turn
+    assert t.sent == b""
+    for fn in hooks:
+        fn()
+    assert t.sent == _msg(b"c", b"a") + _msg(b"c", b"b") and t.sends == 1
