@@ -36,7 +36,9 @@ flushed before each run:
                    side: where the generator falls short of redis-benchmark it
                    is the bottleneck (on redis-server it always is, on 2 cores).
 
-Phase 2, scaling curves (JSON + PNG charts):
+Phase 2, scaling curves (JSON + PNG charts).  The keys curve runs first,
+on its own fresh servers, so that a ``--deadline`` cut costs a second
+scenario round rather than the 10M level:
 
 * clients: SET/GET ops/s and p99 at 1, 10, 50, 100, 1,000 clients (1, 100 and
   1,000 are the scenarios above);
