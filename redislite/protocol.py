@@ -222,6 +222,19 @@ class Client:
         """Called by blocking.py when this client's wait ends with *reply*."""
         self.send(reply)
 
+    def abort(self):
+        """Drop the connection now, discarding its queued output (Redis's
+        freeClient after an output-buffer limit or a replication drop)."""
+        self.closing = True
+        self.server.remove_client(self)
+        t = self.transport
+        if t is not None:
+            abort = getattr(t, "abortConnection", None)
+            if abort is not None:
+                abort()
+            else:
+                t.loseConnection()
+
     def close(self):
         """Close the connection after pending replies (CLIENT KILL, timeout)."""
         self.closing = True

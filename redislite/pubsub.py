@@ -388,14 +388,7 @@ class Hub:
         self.server.limit_disconnections = getattr(self.server, "limit_disconnections", 0) + 1
         client.closing = True
         self.drop_client(client)
-        self.server.remove_client(client)
-        t = client.transport
-        if t is not None:
-            abort = getattr(t, "abortConnection", None)
-            if abort is not None:
-                abort()
-            else:
-                t.loseConnection()
+        client.abort()
 
     # -- introspection ----------------------------------------------------------------
     def channel_list(self, pattern=None, shard=False):

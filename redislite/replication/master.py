@@ -488,15 +488,7 @@ class ReplicationMaster:
         if client.closing and r not in self.repl.replicas:
             return
         self._shutdown_socket(client)
-        client.closing = True
-        self.server.remove_client(client)       # -> on_disconnect
-        t = client.transport
-        if t is not None:
-            abort = getattr(t, "abortConnection", None)
-            if abort is not None:
-                abort()
-            else:
-                t.loseConnection()
+        client.abort()                          # remove_client -> on_disconnect
 
     @staticmethod
     def _shutdown_socket(client):
