@@ -1,7 +1,7 @@
 """Persistence benchmark: RedisLite and redis-server side by side, in the same run.
 
     python -m benchmarks.persistence [--keys 1000000] [--rounds 3] [--variants plain,mixed]
-                                     [--set-requests 100000] [--json out.json]
+                                     [--set-requests 100000] [--set-rounds N] [--json out.json]
 
 Measures, alternating the two servers in every round (medians reported):
 
@@ -160,12 +160,13 @@ def _med(xs):
 
 def run(a):
     tmp = tempfile.mkdtemp(prefix="bench-persist-")
-    res = {"keys": a.keys, "rounds": a.rounds, "machine": machine_info(),
+    res = {"keys": a.keys, "rounds": a.rounds, "set_rounds": a.set_rounds or a.rounds,
+           "machine": machine_info(),
            "command": "python -m benchmarks.persistence " + " ".join(a.argv)}
     raw = res["raw"] = {}
     try:
         # 1. SET throughput, every configuration in every round
-        for rnd in range(a.rounds):
+        for rnd in range(a.set_rounds or a.rounds):
             for kind in _order(rnd):
                 for cfg in SET_CONFIGS:
                     raw.setdefault("set_%s" % cfg, {}).setdefault(kind, []).append(
@@ -247,6 +248,7 @@ def main(argv=None):
     ap.add_argument("--keys", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--set-requests", type=int, default=100000)
+    ap.add_argument("--set-rounds", type=int, default=0, help="rounds of the SET runs (default: --rounds)")
     ap.add_argument("--variants", default="plain,mixed")
     ap.add_argument("--json")
     argv = sys.argv[1:] if argv is None else argv
