@@ -231,7 +231,8 @@ def table(res):
     rows += [("SAVE (s)", "save_s", "%.2f"), ("BGSAVE (s)", "bgsave_s", "%.2f"),
              ("PING p99 during BGSAVE (ms)", "ping_p99_ms_during_bgsave", "%.1f"),
              ("PING max during BGSAVE (ms)", "ping_max_ms_during_bgsave", "%.1f")]
-    out = ["| %d keys, median of %d rounds | RedisLite | redis-server | ratio |" % (res["keys"], res["rounds"]),
+    out = ["| %d keys, median of %d rounds (SET: %d) | RedisLite | redis-server | ratio |"
+           % (res["keys"], res["rounds"], res.get("set_rounds", res["rounds"])),
            "|---|---|---|---|"]
     for label, key, fmt in rows:
         if key not in med:
