@@ -582,6 +582,15 @@ class Persistence:
             self.bgsave_pid = pid
         return "started"
 
+    def kill_bgsave(self):
+        """Kill a running BGSAVE child and drop its temp file (Redis's killRDBChild,
+        which counts as neither success nor failure).  A replica about to load
+        its master's snapshot calls it, so an older snapshot cannot be renamed
+        over dump.rdb afterwards; SHUTDOWN calls it too."""
+        if self.bgsave_pid is not None:
+            self._kill_child(self.bgsave_pid, self.bgsave_tmp)
+            self.bgsave_pid = None
+
     def _bgsave_done(self, ok):
         self.bgsave_pid = None
         self.rdb_last_bgsave_time = int(time.time() - self.bgsave_start)
@@ -719,9 +728,7 @@ class Persistence:
         exit, or an error text (a failed save without FORCE).
         """
         from ..config import SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_SAVE
-        if self.bgsave_pid is not None:
-            self._kill_child(self.bgsave_pid, self.bgsave_tmp)
-            self.bgsave_pid = None
+        self.kill_bgsave()
         if self.rewrite_pid is not None:
             self._kill_child(self.rewrite_pid, self.rewrite_tmp)
             self.rewrite_pid = None

@@ -652,9 +652,11 @@ class ReplicaLink:
         # Redis: stop the AOF (restarted with a rewrite after the load), forget our
         # replicas and our backlog (they cannot PSYNC with the old history).
         persistence = getattr(server, "persistence", None)
-        if persistence is not None and persistence.aof_on:
-            persistence.stop_aof()
-            self.aof_stopped = True
+        if persistence is not None:
+            persistence.kill_bgsave()   # an older snapshot must not land on dump.rdb later
+            if persistence.aof_on:
+                persistence.stop_aof()
+                self.aof_stopped = True
         disconnect_replicas(server)
         server.repl.free_backlog()
         path = self.tmp_path

@@ -255,3 +255,27 @@ def test_info_aof_fields(tmp_path):
     for field in ("aof_enabled:1", "aof_rewrite_in_progress:0", "aof_last_write_status:ok",
                   "aof_current_size:", "aof_base_size:", "aof_buffer_length:0"):
         assert field in info
+
+
+def test_kill_bgsave_stops_the_child_and_drops_its_temp_file(tmp_path):
+    """Redis's killRDBChild: used before a replica loads its master's snapshot, so an
+    older snapshot cannot be renamed over dump.rdb later; neither success nor failure."""
+    srv, c, clock = make(tmp_path, appendonly="no")
+    p = srv.persistence = Persistence(srv)
+    tmp = tmp_path / "temp-bg-1.rdb"
+    tmp.write_bytes(b"partial")
+    pid = os.fork()
+    if pid == 0:                      # a stand-in child that would write for a long time
+        try:
+            import time
+            time.sleep(30)
+        finally:
+            os._exit(0)
+    p.bgsave_pid, p.bgsave_tmp = pid, str(tmp)
+    status = p.lastbgsave_status
+    p.kill_bgsave()
+    assert p.bgsave_pid is None and not tmp.exists()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)   # killed and reaped
+    assert p.lastbgsave_status == status
+    p.kill_bgsave()                   # nothing running: a no-op
