@@ -15,7 +15,7 @@ from twisted.internet.protocol import Factory, Protocol
 
 from . import errors
 from .actors.router import key_slot
-from .reactor_tuning import FAST_READERS
+from .reactor_tuning import FAST_READERS, HELD as _HELD
 from . import blocking
 from .commands import registry
 from .errors import ReplyError
@@ -447,6 +447,14 @@ class RedisProtocol(Protocol, Client):
         if hold is not None and hold(self, payload):
             return          # appendfsync always: sent after this turn's AOF fsync (persistence)
         t = self.transport
+        if self._direct and _HELD.active and not t.disconnecting:
+            # Sent at the end of this poll iteration (reactor_tuning.HeldReplies),
+            # behind anything already in the transport's buffer.
+            if not t._tempDataLen:
+                _HELD.pending.append(self)
+            t._tempDataBuffer.append(payload)
+            t._tempDataLen += len(payload)
+            return
         if self._direct and not t.dataBuffer and not t._tempDataLen and not t.disconnecting:
             # socket.send itself (writeSomeData minus two layers); any error,
             # EAGAIN included, leaves the bytes to Twisted's buffered path.

@@ -5,8 +5,11 @@ Twisted's ``EPollReactor.doPoll`` wraps every ready socket in
 logging "system" name; ``_doReadOrWrite`` already catches exceptions and
 disconnects the failing selectable.  Under an unpipelined load that wrapping
 costs a few microseconds per request, a large share of our budget, so on
-epoll we install a poll that calls ``_doReadOrWrite`` directly.  Disable it
-with ``REDISLITE_FAST_POLL=0``.
+epoll we install a poll that calls ``_doReadOrWrite`` directly, hands a
+readable RESP socket straight to its protocol (``FAST_READERS``), and holds
+the replies of one poll iteration to its end (``HELD``).  Disable it all with
+``REDISLITE_FAST_POLL=0``, the reply holding alone with
+``REDISLITE_HOLD_REPLIES=0``.
 """
 
 import errno
@@ -26,6 +29,50 @@ FAST_READERS = {}
 BEFORE_POLL = []
 
 
+class HeldReplies:
+    """Replies held to the end of the poll iteration (Redis's beforeSleep
+    handleClientsWithPendingWrites): while ``active``, ``RedisProtocol._write``
+    appends a reply to its transport's own buffer (so anything queued there,
+    pub/sub frames included, keeps its order) and lists the protocol in
+    ``pending``; :func:`flush` then sends each buffer with one ``send()``.
+    """
+
+    active = False
+    pending = []
+
+
+HELD = HeldReplies()
+
+
+def flush(protocols):
+    """One send() per protocol's transport for what its write buffer holds.
+
+    A partial send leaves the rest in Twisted's buffer with the transport
+    registered as a writer, exactly the state ``doWrite`` leaves; closing or
+    already-draining transports are left to Twisted.
+    """
+    for p in protocols:
+        t = p.transport
+        if t is None or not t._tempDataLen or not t.connected:
+            continue            # already sent (doWrite, an earlier entry), or gone
+        if t.dataBuffer or t.disconnecting:
+            t.startWriting()    # Twisted is already draining this one
+            continue
+        buf = t._tempDataBuffer
+        data = buf[0] if len(buf) == 1 else b"".join(buf)
+        try:
+            sent = p._send(data)
+        except OSError:
+            t.startWriting()    # doWrite sees the error and closes
+            continue
+        t._tempDataBuffer = []
+        t._tempDataLen = 0
+        if sent < len(data):
+            t.dataBuffer = data
+            t.offset = sent
+            t.startWriting()
+
+
 def install(reactor):
     """Install the lean poll on an EPollReactor; returns True when installed."""
     if os.environ.get("REDISLITE_FAST_POLL", "1") == "0":
@@ -43,6 +90,8 @@ def install(reactor):
     from twisted.python import failure, log
 
     before_poll = BEFORE_POLL
+    held = HELD
+    hold = os.environ.get("REDISLITE_HOLD_REPLIES", "1") != "0"
 
     def doPoll(self, timeout):
         for fn in before_poll:
@@ -56,6 +105,8 @@ def install(reactor):
                 return
             raise
         selectables = self._selectables
+        if hold and len(ready) > 1:
+            held.active = True
         for fd, event in ready:
             selectable = selectables.get(fd)
             if selectable is not None:
@@ -71,6 +122,12 @@ def install(reactor):
                             disconnect(selectable, failure.Failure(sys.exc_info()[1]), True)
                             continue
                 do_read_or_write(selectable, fd, event)
+        if held.active:
+            held.active = False
+            pending = held.pending
+            if pending:
+                held.pending = []
+                flush(pending)
 
     reactor.doPoll = types.MethodType(doPoll, reactor)
     reactor.doIteration = reactor.doPoll
