@@ -39,6 +39,7 @@ waits for it.
 """
 
 from .glob import compile_pattern
+from .reactor_tuning import flush as send_buffers
 from .resp.encoder import Raw, encode
 
 __all__ = ["Hub", "get_hub", "client_class", "pending_output"]
@@ -285,27 +286,8 @@ class Hub:
         if not dirty:
             return
         self._dirty = []
-        for c in dirty:
-            if c.closing:
-                continue
-            t = c.transport
-            if not t._tempDataLen:
-                continue            # doWrite (or an earlier entry) already sent it
-            if t.dataBuffer or t.disconnecting or not t.connected:
-                t.startWriting()    # Twisted is already draining this one
-                continue
-            buf = t._tempDataBuffer
-            data = buf[0] if len(buf) == 1 else b"".join(buf)
-            sent = t.writeSomeData(data)
-            if type(sent) is not int:
-                t.startWriting()    # connection lost: doWrite sees the error and closes
-                continue
-            t._tempDataBuffer = []
-            t._tempDataLen = 0
-            if sent < len(data):
-                t.dataBuffer = data
-                t.offset = sent
-                t.startWriting()
+        # The same one-send-per-buffer pass as the replies held by the poll loop.
+        send_buffers([c for c in dirty if not c.closing])
 
     def deliver(self, client, value):
         """Send an out-of-band value, enforcing the client's output buffer limit.
