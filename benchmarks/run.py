@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from benchmarks import (BENCH_DIR, RESULTS_DIR, machine_info, median, plan_sides,
-                        split_args, start_server, stop_server, timestamp)
+                        paired_ratios, split_args, start_server, stop_server, timestamp)
 
 BASELINE = BENCH_DIR / "baseline.json"
 DEFAULT_TOLERANCE = 0.20
@@ -186,16 +186,8 @@ def summarise(a, sides, raw) -> dict:
                 entry["ratios"] = {s.label: (c / entry[s.label]["median_rps"])
                                    if c and entry[s.label]["median_rps"] else None
                                    for s in sides[1:]}
-                # Paired per-round ratios show how stable the headline ratio is.
-                paired = []
-                for rnd in range(a.rounds):
-                    cr = [x["rps"] for x in raw if x["round"] == rnd and x["test"] == test
-                          and x["pipeline"] == pipeline and x["server"] == candidate]
-                    rr = [x["rps"] for x in raw if x["round"] == rnd and x["test"] == test
-                          and x["pipeline"] == pipeline and x["server"] == reference]
-                    if cr and rr and rr[0]:
-                        paired.append(round(cr[0] / rr[0], 4))
-                entry["round_ratios"] = paired
+                entry["round_ratios"] = paired_ratios(raw, a.rounds, candidate, reference,
+                                                      test=test, pipeline=pipeline)
             summary.append(entry)
     return {
         "kind": "throughput",

@@ -51,7 +51,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import (RESULTS_DIR, machine_info, median, plan_sides, split_args, start_server,
+from benchmarks import (RESULTS_DIR, machine_info, median, paired_ratios, plan_sides, split_args, start_server,
                         stop_server, timestamp)
 from benchmarks.run import print_table, redis_benchmark, sanity_check, summarise
 
@@ -341,15 +341,7 @@ def summarise_ranges(a, sides, raw) -> dict:
                 }
             if len(sides) > 1:
                 entry["ratio"] = _ratio(entry[cand]["median_rps"], entry[ref]["median_rps"])
-                paired = []
-                for rnd in range(a.rounds):
-                    c = [r["rps"] for r in raw if r["round"] == rnd and r["test"] == test
-                         and r["size"] == n and r["server"] == cand]
-                    f = [r["rps"] for r in raw if r["round"] == rnd and r["test"] == test
-                         and r["size"] == n and r["server"] == ref]
-                    if c and f and f[0]:
-                        paired.append(round(c[0] / f[0], 4))
-                entry["round_ratios"] = paired
+                entry["round_ratios"] = paired_ratios(raw, a.rounds, cand, ref, test=test, size=n)
             summary.append(entry)
     growth = []
     if raw and len(a.size_list) > 1:
