@@ -177,8 +177,6 @@ class Client:
             return server.write_error
         if server.noreplicas_error is not None and spec.is_write:
             return server.noreplicas_error          # min-replicas-to-write (replication/master.py)
-        if server.noreplicas_error is not None and spec.is_write:
-            return server.noreplicas_error          # min-replicas-to-write (replication/master.py)
         if server.read_only and spec.is_write and self.kind != "master":
             return _READONLY
         if self.subscribed and not self.resp3 and spec.fullname not in _SUBSCRIBED_OK:
