@@ -105,6 +105,7 @@ class Persistence:
             hooks.append(self._before_poll)
         self.held = []
         self.aof_write_ok = True
+        self.aof_fsync_ok = True       # Redis's aof_bio_fsync_status: cleared by the next good fsync
         self.aof_write_errno = 0
         self.last_fsync = time.monotonic()
         self.fsync_in_flight = False
@@ -292,24 +293,39 @@ class Persistence:
         except OSError as e:
             if e.errno == errno.EBADF:        # the file was closed by a rewrite/stop meanwhile
                 return
-            self.reactor.callFromThread(self._fsync_failed, e) if hasattr(
-                self.reactor, "callFromThread") else self._fsync_failed(e)
+            self._from_thread(self._fsync_failed, e)
+            return
+        if not self.aof_fsync_ok:
+            self._from_thread(self._fsync_recovered)
+
+    def _from_thread(self, fn, *args):
+        call = getattr(self.reactor, "callFromThread", None)
+        if call is None:                      # task.Clock in unit tests: already on the "reactor"
+            fn(*args)
+        else:
+            call(fn, *args)
 
     def _fsync_failed(self, e):
         log.error("Error syncing the AOF file: {err}", err=e.strerror)
-        self.aof_write_ok = False
+        self.aof_fsync_ok = False
         self.aof_write_errno = e.errno or errno.EIO
         self.fsync_pending = True
         self._update_write_error()
 
+    def _fsync_recovered(self):
+        log.warn("AOF fsync error looks solved, Redis can write again.")
+        self.aof_fsync_ok = True
+        self._update_write_error()
+
     def _update_write_error(self):
-        """Set or clear the MISCONF gate (AOF error first, as Redis's writeCommandsDeniedByDiskError)."""
+        """Set or clear the MISCONF gate, in Redis 7.0's writeCommandsDeniedByDiskError
+        order: a failed BGSAVE first, then an AOF write or background fsync error."""
         cfg = self.config
         err = None
-        if self.aof_on and not self.aof_write_ok:
-            err = ReplyError(MISCONF_AOF % os.strerror(self.aof_write_errno))
-        elif (cfg["stop-writes-on-bgsave-error"] and cfg["save"] and not self.lastbgsave_status):
+        if cfg["stop-writes-on-bgsave-error"] and cfg["save"] and not self.lastbgsave_status:
             err = ReplyError(MISCONF_RDB)
+        elif self.aof_on and not (self.aof_write_ok and self.aof_fsync_ok):
+            err = ReplyError(MISCONF_AOF % os.strerror(self.aof_write_errno))
         if err != self.server.write_error:
             self.server.write_error = err
 
@@ -424,6 +440,7 @@ class Persistence:
         self.aof_on = False
         self.buf = []
         self.aof_write_ok = True
+        self.aof_fsync_ok = True
         if self.rewrite_pid is not None:
             self._kill_child(self.rewrite_pid, self.rewrite_tmp)
             self.rewrite_pid = None

@@ -4,6 +4,14 @@ Why a module of its own: it is the seam for fault injection.  Tests set
 ``diskio.fault`` to a callable ``fault(op, path) -> OSError | None`` and every
 write/fsync/rename asks it first, so a full disk or a failing fsync can be
 simulated without root or a tiny tmpfs (``op`` is "write", "fsync", "rename").
+
+A live server (tests/integration/test_faults.py) gets the same seam through one
+environment variable read once at import: ``REDISLITE_TEST_DISK_FAULT=<path of a
+control file>``.  While the file holds an errno name ("ENOSPC", "EIO"),
+optionally followed by the ops it applies to ("EIO fsync"), those ops fail with
+that errno; an empty or missing file means no fault.  Off by default, and no
+command or config parameter can turn it on: only whoever starts the process.
+Forked save children inherit it, so a BGSAVE fails too.
 """
 
 import errno
@@ -11,6 +19,25 @@ import os
 
 #: fault(op, path) -> an OSError to raise, or None (tests only).
 fault = None
+
+
+def control_file_fault(control):
+    """The ``fault`` callable behind REDISLITE_TEST_DISK_FAULT (re-reads *control* on each op)."""
+    def check(op, path):
+        try:
+            with open(control) as f:
+                words = f.read().split()
+        except OSError:
+            return None
+        if not words or (len(words) > 1 and op not in words[1:]):
+            return None
+        code = getattr(errno, words[0], errno.EIO)
+        return OSError(code, os.strerror(code), path)
+    return check
+
+
+if os.environ.get("REDISLITE_TEST_DISK_FAULT"):
+    fault = control_file_fault(os.environ["REDISLITE_TEST_DISK_FAULT"])
 
 
 def _check(op, path):

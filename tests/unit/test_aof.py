@@ -146,6 +146,46 @@ def test_disk_full_misconf_retry_and_recovery(tmp_path, monkeypatch):
     assert cmds == [b"a", b"b"]
 
 
+def test_fsync_error_misconf_until_a_good_fsync(tmp_path, monkeypatch):
+    # Redis's aof_bio_fsync_status: a failed everysec fsync refuses writes, and the next
+    # good fsync (retried by the cron, at most once a second) clears it even though no
+    # write can reach the buffer meanwhile.
+    from redislite.persistence import actor
+    now = [1000.0]
+    monkeypatch.setattr(actor.time, "monotonic", lambda: now[0])
+    srv, c, clock = make(tmp_path)
+    load_now(srv)
+    monkeypatch.setattr(diskio, "fault", lambda op, path: OSError(5, os.strerror(5), path)
+                        if op == "fsync" else None)
+    c.call("SET", "a", "1")
+    now[0] += 1.5
+    clock.advance(0.1)
+    assert c.call("SET", "b", "2").message == "MISCONF Errors writing to the AOF file: " + os.strerror(5)
+    assert c.call("GET", "a") == b"1"
+    monkeypatch.setattr(diskio, "fault", None)
+    now[0] += 1.5
+    clock.advance(0.1)
+    assert c.call("SET", "b", "2").text == "OK"
+
+
+def test_misconf_rdb_error_comes_before_the_aof_error(tmp_path, monkeypatch):
+    # writeCommandsDeniedByDiskError in Redis 7.0 checks a failed BGSAVE first.
+    srv, c, clock = make(tmp_path, save="3600 1")
+    load_now(srv)
+    monkeypatch.setattr(diskio, "fault", lambda op, path: diskio.enospc(path) if op == "write" else None)
+    c.call("SET", "a", "1")
+    clock.advance(0)
+    assert c.call("SET", "b", "2").message.startswith("MISCONF Errors writing to the AOF file")
+    assert c.call("BGSAVE").text == "Background saving started"
+    assert c.call("SET", "b", "2").message.startswith("MISCONF Redis is configured to save RDB snapshots")
+    monkeypatch.setattr(diskio, "fault", None)
+    assert c.call("SET", "b", "2").message.startswith("MISCONF Redis is configured to save RDB")
+    assert c.call("SAVE").text == "OK"
+    clock.advance(0.1)
+    assert c.call("SET", "b", "2").text == "OK"
+    assert "rdb_last_bgsave_status:ok" in str(c.call("INFO", "persistence"))
+
+
 def test_rewrite_keeps_writes_made_meanwhile(tmp_path):
     srv, c, clock = make(tmp_path)
     load_now(srv)
