@@ -493,6 +493,8 @@ _str("http-bind", "127.0.0.1", effect=STARTUP, flags=("redislite",), **IMM,
      doc="Address the HTTP listener binds to.")
 _enum("logformat", ("text", "json"), "text", effect=LIVE, flags=("redislite",),
       doc="Log line format: human-readable text or one JSON object per line.")
+_bool("http-tls", "no", effect=STARTUP, flags=("redislite",), **IMM,
+      doc="Serve the HTTP API over HTTPS with tls-cert-file and tls-key-file (no client certificates).")
 _bool("metrics", "yes", effect=STARTUP, flags=("redislite",), **IMM,
       doc="Expose Prometheus metrics at /metrics on the HTTP listener.")
 _str("http-token", "", effect=LIVE, flags=("redislite", "sensitive"),
@@ -691,20 +693,36 @@ _int("repl-backlog-ttl", 0, LONG_MAX, "3600", effect=LIVE,
 _mem("auto-aof-rewrite-min-size", 0, LLONG_MAX, "64mb")
 _int("loading-process-events-interval-bytes", 1024, INT_MAX, "2097152", flags=("hidden",))
 
-# TLS (Debian builds redis-server with TLS support)
-_int("tls-port", 0, 65535, "0")
+# TLS (Debian builds redis-server with TLS support); redislite/tls.py, docs/tls.md.
+# "live": a CONFIG SET is used by the next TLS connection (listener and replica link).
+_int("tls-port", 0, 65535, "0", effect=STARTUP,
+     doc="Port of the TLS listener (same bind addresses); 0 disables it.")
 _int("tls-session-cache-size", 0, INT_MAX, "20480")
-_int("tls-session-cache-timeout", 0, INT_MAX, "300")
+_int("tls-session-cache-timeout", 0, INT_MAX, "300", effect=LIVE,
+     doc="Seconds a cached TLS session may be resumed.")
 _bool("tls-cluster", "no")
-_bool("tls-replication", "no")
-_enum("tls-auth-clients", ("no", "yes", "optional"), "yes")
-_bool("tls-prefer-server-ciphers", "no")
-_bool("tls-session-caching", "yes")
-for _name in ("tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-client-cert-file",
-              "tls-client-key-file", "tls-client-key-file-pass", "tls-dh-params-file",
-              "tls-ca-cert-file", "tls-ca-cert-dir", "tls-protocols", "tls-ciphers",
-              "tls-ciphersuites"):
-    _str(_name, "")
+_bool("tls-replication", "no", effect=LIVE, doc="Connect to the master with TLS when a replica.")
+_enum("tls-auth-clients", ("no", "yes", "optional"), "yes", effect=LIVE,
+      doc="Require (yes), accept (optional) or ignore (no) client certificates on the TLS port.")
+_bool("tls-prefer-server-ciphers", "no", effect=LIVE,
+      doc="Prefer the server's cipher order over the client's.")
+_bool("tls-session-caching", "yes", effect=LIVE, doc="Allow TLS session resumption.")
+_str("tls-cert-file", "", effect=LIVE, doc="Server certificate (PEM, chain allowed).")
+_str("tls-key-file", "", effect=LIVE, doc="Private key of tls-cert-file (PEM).")
+_str("tls-key-file-pass", "", effect=LIVE, flags=("sensitive",), doc="Passphrase of tls-key-file.")
+_str("tls-client-cert-file", "", effect=LIVE,
+     doc="Certificate presented to a TLS master (default: tls-cert-file).")
+_str("tls-client-key-file", "", effect=LIVE, doc="Private key of tls-client-cert-file.")
+_str("tls-client-key-file-pass", "", effect=LIVE, flags=("sensitive",),
+     doc="Passphrase of tls-client-key-file.")
+_str("tls-dh-params-file", "", effect=LIVE, doc="DH parameters file (PEM) for DHE ciphers.")
+_str("tls-ca-cert-file", "", effect=LIVE,
+     doc="CA certificates (PEM) that client and master certificates are verified with.")
+_str("tls-ca-cert-dir", "", effect=LIVE, doc="Directory of hashed CA certificates (c_rehash).")
+_str("tls-protocols", "", effect=LIVE,
+     doc="Protocols allowed, e.g. 'TLSv1.2 TLSv1.3' (empty: TLSv1.2 and TLSv1.3).")
+_str("tls-ciphers", "", effect=LIVE, doc="OpenSSL cipher list for TLSv1.2 and below.")
+_str("tls-ciphersuites", "", effect=LIVE, doc="OpenSSL ciphersuites for TLSv1.3.")
 
 _special("dir", ".", flags=("protected", "deny-loading"), effect=STARTUP,
          doc="Working directory for snapshots and append-only files.")

@@ -39,7 +39,7 @@ def test_table_is_consistent():
     assert C.lookup("SLAVEOF") is C.PARAMS["replicaof"] and C.lookup("nosuch") is None
     assert set(C.REDISLITE_ONLY) == {"shards", "http-port", "http-bind", "logformat", "metrics",
                                     "http-token", "http-max-body", "http-cors-origin",
-                                    "http-allow-dangerous", "http-allowed-hosts"}
+                                    "http-allow-dangerous", "http-allowed-hosts", "http-tls"}
 
 
 def test_defaults_typed_and_text():
