@@ -126,18 +126,30 @@ def make_service(config, reactor=None, config_file=None):
     ReplicationService(server).setServiceParent(top)   # PSYNC, the stream, WAIT (docs/replication.md)
     from .replication import replica
     replica.wire(top, server, config)        # --replicaof: the link starts once the data is loaded
-    port = config["port"]
-    if port:
+    port, tls_port = config["port"], config["tls-port"]
+    if port or tls_port:
         factory = LoggedFactory(server)
+        if tls_port:
+            from .tls import ServerContextFactory
+            tls_ctx = ServerContextFactory(lambda: server.config)   # docs/tls.md
         for addr in config["bind"]:
             addr = addr.lstrip("-")
             if addr == "*":
                 addr = "0.0.0.0"
-            internet.TCPServer(port, factory, interface=addr).setServiceParent(top)
+            if port:
+                internet.TCPServer(port, factory, interface=addr).setServiceParent(top)
+            if tls_port:
+                internet.SSLServer(tls_port, factory, tls_ctx, interface=addr).setServiceParent(top)
     http_port = config["http-port"]
     if http_port:
         from .http.app import HttpApi
         api = HttpApi(server, bind=config["http-bind"])
         top.http = api
-        internet.TCPServer(http_port, api.site(), interface=config["http-bind"]).setServiceParent(top)
+        if config["http-tls"]:
+            from .tls import ServerContextFactory
+            https_ctx = ServerContextFactory(lambda: server.config, auth="no")
+            internet.SSLServer(http_port, api.site(), https_ctx,
+                               interface=config["http-bind"]).setServiceParent(top)
+        else:
+            internet.TCPServer(http_port, api.site(), interface=config["http-bind"]).setServiceParent(top)
     return top

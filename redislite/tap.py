@@ -69,6 +69,28 @@ OPTIONS += [
     ("replica-serve-stale-data", "answer data commands while the link to the master is down (yes/no)"),
     ("repl-timeout", "seconds without data from the master before the link is dropped"),
 ]
+#: TLS (docs/tls.md).
+OPTIONS += [
+    ("tls-port", "TLS port, on the bind addresses (0 disables TLS)"),
+    ("tls-cert-file", "server certificate (PEM)"),
+    ("tls-key-file", "private key of the server certificate (PEM)"),
+    ("tls-key-file-pass", "passphrase of tls-key-file"),
+    ("tls-ca-cert-file", "CA certificates that client and master certificates are verified with"),
+    ("tls-ca-cert-dir", "directory of hashed CA certificates"),
+    ("tls-auth-clients", "client certificates: yes (required), optional or no"),
+    ("tls-replication", "connect to the master with TLS (yes/no)"),
+    ("tls-client-cert-file", "certificate presented to a TLS master (default: tls-cert-file)"),
+    ("tls-client-key-file", "private key of tls-client-cert-file"),
+    ("tls-client-key-file-pass", "passphrase of tls-client-key-file"),
+    ("tls-protocols", "allowed protocols, e.g. 'TLSv1.2 TLSv1.3'"),
+    ("tls-ciphers", "OpenSSL cipher list (TLSv1.2 and below)"),
+    ("tls-ciphersuites", "OpenSSL ciphersuites (TLSv1.3)"),
+    ("tls-prefer-server-ciphers", "prefer the server's cipher order (yes/no)"),
+    ("tls-session-caching", "allow TLS session resumption (yes/no)"),
+    ("tls-session-cache-timeout", "seconds a TLS session may be resumed"),
+    ("tls-dh-params-file", "DH parameters file (PEM)"),
+    ("http-tls", "serve the HTTP API over HTTPS with tls-cert-file/tls-key-file (yes/no)"),
+]
 
 
 def _describe(name, doc):
@@ -89,6 +111,9 @@ class Options(usage.Options):
         cli = {name: self[name] for name, _ in OPTIONS if self[name] is not None}
         try:
             self["cfg"] = _config.build_config(cli, os.environ, self["config"])
+            from . import tls
+            if tls.in_use(self["cfg"]):
+                tls.check(self["cfg"])      # certificate, key, CA files: before anything listens
         except _config.ConfigError as e:
             raise usage.UsageError(str(e))
         self._install_logger()
