@@ -195,8 +195,8 @@ def client_unblock(client, argv):
     elif len(argv) > 4:
         raise ReplyError(errors.SYNTAX)
     target = client.server.clients.get(cid)
-    if target is None or target.blocked is None:
-        return 0
+    if target is None or target.blocked is None or getattr(target.blocked, "postponed", False):
+        return 0        # a client postponed by CLIENT PAUSE is not unblockable (7.0.15 crashes; 7.2 says 0)
     reply = _UNBLOCKED if mode == b"ERROR" else target.blocked.on_timeout
     unblock(target, reply)
     return 1

@@ -69,6 +69,7 @@ LOADING = "LOADING Redis is loading the dataset in memory"
 READONLY = "READONLY You can't write against a read only replica."
 MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
+PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 # --- replication, replica side (commands/replicaof.py) ---------------------------
 MASTER_PORT_INVALID = "ERR Invalid master port"
 REPLICAOF_BY_REPLICA = "ERR Command is not valid when client is a replica."

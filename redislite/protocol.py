@@ -11,12 +11,15 @@ import time as _time
 from binascii import crc_hqx as _crc
 
 from twisted.internet import tcp
+from twisted.internet.interfaces import ITCPTransport as _ITCP
 from twisted.internet.protocol import Factory, Protocol
 
 from . import errors
 from .actors.router import key_slot
 from .reactor_tuning import FAST_READERS, HELD as _HELD
 from . import blocking
+from . import clientlimits
+from .clientlimits import PauseWaiter as _PauseWaiter
 from .commands import registry
 from .errors import ReplyError
 from .resp.encoder import _BULK_HDR, QUEUED, Status as _Status, encode_into
@@ -50,6 +53,8 @@ class Client:
 
     closing = False
     transport = None
+    #: when the output first passed the soft client-output-buffer-limit (pubsub.Hub.check_output_limit)
+    obuf_soft_since = None
     #: values to send right after the current command's reply (self-invalidation
     #: pushes of client tracking, as Redis's tracking_pending_keys); see RedisProtocol._run
     after_reply = ()
@@ -120,6 +125,8 @@ class Client:
         if server.gated or self.subscribed:
             refusal = self._gates(server, spec)
             if refusal is not None:
+                if refusal is BLOCKED:
+                    return refusal          # postponed by CLIENT PAUSE (clientlimits.Pause)
                 spec.rejected += 1
                 return self._reject(refusal, spec)
         if self.multi is not None and spec.fullname not in _MULTI_PASSTHROUGH:
@@ -187,6 +194,8 @@ class Client:
             return _LOADING
         if server.busy_error is not None and "allow_busy" not in spec.flags:
             return server.busy_error
+        if server.pause_type:
+            return server.pause.gate(self, spec)    # CLIENT PAUSE: BLOCKED (postponed) or None
         return None
 
     def _reject(self, error, spec=None):
@@ -273,6 +282,15 @@ class RedisProtocol(Protocol, Client):
             self.closing = True
             self.transport.loseConnection()
             return
+        if _ITCP.providedBy(self.transport) and clientlimits.protected_refusal(server, peer.host):
+            server.rejected_connections += 1
+            self.transport.write(clientlimits.DENIED)
+            self.closing = True
+            self.transport.loseConnection()
+            return
+        keepalive = server.config["tcp-keepalive"]
+        if keepalive:
+            clientlimits.set_keepalive(getattr(self.transport, "socket", None), keepalive)
         server.add_client(self)
         if self._direct:
             self._send = self.transport.socket.send
@@ -359,6 +377,8 @@ class RedisProtocol(Protocol, Client):
                         append(reply)
                         append(b"\r\n")
                     elif reply is BLOCKED:
+                        if type(self.blocked) is _PauseWaiter:
+                            i -= 1          # postponed by CLIENT PAUSE: it runs again on unpause
                         server.total_commands -= len(commands) - i - 1
                         rest = commands[i + 1:]
                         if rest or error is not None:
@@ -367,6 +387,8 @@ class RedisProtocol(Protocol, Client):
                         break
                     else:
                         encode_into(reply, out, self.resp3)
+                        if len(out) >= 1024 or (t is bytes and len(reply) >= 65536):
+                            self._spill(out)    # big replies: bounded `out`, output limits checked
                     if self.after_reply:
                         for value in self.after_reply:
                             encode_into(value, out, self.resp3)
@@ -401,6 +423,15 @@ class RedisProtocol(Protocol, Client):
             self._write(payload)
         if self.closing:
             self.transport.loseConnection()
+
+    def _spill(self, out):
+        """Write the replies gathered so far in this batch (out is emptied in place,
+        ``send`` appends to the same list), so a pipeline of big replies never holds
+        them all at once and the output-buffer limit sees them as Redis would."""
+        payload = b"".join(out)
+        del out[:]
+        self.server.net_output_bytes += len(payload)
+        self._write(payload)
 
     def _resume(self):
         """Run the commands that arrived while this client was blocked."""
@@ -441,7 +472,8 @@ class RedisProtocol(Protocol, Client):
         reactor iteration after another epoll round.  Sending at once saves
         that round per request, which is most of an unpipelined command's cost.
         """
-        hold = self.server.before_reply
+        server = self.server
+        hold = server.before_reply
         if hold is not None and hold(self, payload):
             return          # appendfsync always: sent after this turn's AOF fsync (persistence)
         t = self.transport
@@ -451,7 +483,10 @@ class RedisProtocol(Protocol, Client):
             if not t._tempDataLen:
                 _HELD.pending.append(self)
             t._tempDataBuffer.append(payload)
-            t._tempDataLen += len(payload)
+            n = t._tempDataLen = t._tempDataLen + len(payload)
+            at = server.obuf_normal_at      # None unless client-output-buffer-limit normal is set
+            if at is not None and (n >= at or t.dataBuffer or self.obuf_soft_since is not None):
+                clientlimits.check_output(self)
             return
         if self._direct and not t.dataBuffer and not t._tempDataLen and not t.disconnecting:
             # socket.send itself (writeSomeData minus two layers); any error,
@@ -465,6 +500,8 @@ class RedisProtocol(Protocol, Client):
             if n:
                 payload = payload[n:]
         t.write(payload)
+        if server.obuf_normal_at is not None:
+            clientlimits.check_output(self)
 
     def authenticated_now(self):
         self.authenticated = True

@@ -18,6 +18,7 @@ from .replication.state import ReplicationState
 from .actors.router import Router
 from .actors.shard import Shard
 from .storage import eviction
+from .clientlimits import normal_output_threshold, timeout_exempt
 from . import notifications
 
 #: Python process baseline counted in used_memory (Redis reports ~0.9 MB empty).
@@ -72,6 +73,7 @@ class Server:
         self._busy_error = None      # ReplyError (BUSY) while a script runs too long
         self._stale_error = None     # ReplyError (MASTERDOWN): replica link down, serve-stale-data no
         self._noreplicas_error = None  # ReplyError (NOREPLICAS): min-replicas-to-write not met
+        self._pause_type = 0         # CLIENT PAUSE: 1 WRITE, 2 ALL (redislite/clientlimits.py)
         self.gated = False
         #: fn(client, spec, argv, usec, reply) after every executed command
         #: (MONITOR, SLOWLOG, latency stats, metrics, client tracking); empty = free.
@@ -104,6 +106,8 @@ class Server:
         self.proto_max_bulk_len = config["proto-max-bulk-len"]
         self.client_query_buffer_limit = config["client-query-buffer-limit"]
         self.timeout = config["timeout"]
+        #: smallest client-output-buffer-limit of the normal class, None when unlimited (protocol._write)
+        self.obuf_normal_at = normal_output_threshold(config)
         if self.introspection is not None:
             self.introspection.refresh()
         if self.persistence is not None:
@@ -141,13 +145,14 @@ class Server:
         self._cron = None
 
     def clients_cron(self):
-        """Once a second: close clients idle for longer than ``timeout`` (as Redis's clientsCron)."""
+        """Once a second: close clients idle for longer than ``timeout`` (as Redis's clientsCron;
+        replicas, monitors, the master, blocked and pub/sub clients are exempt)."""
         if not self.timeout:
             return 0
         now = self.reactor.seconds()
         closed = 0
         for client in list(self.clients.values()):
-            if client.kind == "normal" and now - client.last_interaction > self.timeout:
+            if now - client.last_interaction > self.timeout and not timeout_exempt(client):
                 client.close()
                 closed += 1
         return closed
@@ -156,7 +161,7 @@ class Server:
     def _regate(self):
         self.gated = bool(self._write_error is not None or self._read_only or self._loading
                           or self._busy_error is not None or self._stale_error is not None
-                          or self._noreplicas_error is not None)
+                          or self._noreplicas_error is not None or self._pause_type)
 
     def _gate(name):
         attr = "_" + name
@@ -175,7 +180,13 @@ class Server:
     busy_error = _gate("busy_error")
     stale_error = _gate("stale_error")
     noreplicas_error = _gate("noreplicas_error")
+    pause_type = _gate("pause_type")
     del _gate
+
+    def default_user_has_password(self):
+        """Whether the default user needs a password (protected mode; the ACL system
+        replaces this with the default user's nopass flag)."""
+        return self.requirepass is not None
 
     # -- clients ---------------------------------------------------------------------
     def next_client_id(self):
@@ -201,7 +212,10 @@ class Server:
         return total
 
     def make_room(self):
-        """Evict per policy until under maxmemory; False means OOM."""
+        """Evict per policy until under maxmemory; False means OOM.  No eviction while
+        clients are paused (Redis's isSafeToPerformEvictions: the dataset stays static)."""
+        if self._pause_type:
+            return True
         return eviction.perform_evictions(self)
 
     # -- aggregate stats ----------------------------------------------------------

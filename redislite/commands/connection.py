@@ -8,7 +8,7 @@ CLIENT NO-TOUCH, so (as Redis) those are unknown subcommands here too.
 
 import hmac
 
-from .. import errors
+from .. import clientlimits, errors
 from ..errors import ReplyError
 from ..resp.encoder import OK, PONG, Map, Status, Verbatim
 from .args import INT64_MAX, to_int
@@ -424,6 +424,44 @@ def client_kill(client, argv):
             raise ReplyError(errors.NO_SUCH_CLIENT)
         return OK
     return killed
+
+
+@command("client|pause")
+def client_pause(client, argv):
+    """CLIENT PAUSE timeout [WRITE|ALL]: the mode is checked before the timeout, as
+    in Redis; a timeout past INT64_MAX ms from now wraps in Redis, so it pauses nothing."""
+    kind = clientlimits.PAUSE_ALL
+    if len(argv) == 4:
+        mode = argv[3].lower()
+        if mode == b"write":
+            kind = clientlimits.PAUSE_WRITE
+        elif mode != b"all":
+            raise ReplyError(errors.PAUSE_MODE)
+    elif len(argv) > 4:
+        raise ReplyError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY % ("pause", "CLIENT"))
+    ms = to_int(argv[2])
+    if ms is None:
+        raise ReplyError(errors.WAIT_TIMEOUT_NOT_INT)
+    if ms < 0:
+        raise ReplyError(errors.TIMEOUT_NEGATIVE)
+    server = client.server
+    now = server.reactor.seconds()
+    if ms == 0:
+        end = 0.0
+    elif ms + int(now * 1000) > INT64_MAX:
+        end = -1.0
+    else:
+        end = now + ms / 1000.0
+    clientlimits.get_pause(server).pause(end, kind)
+    return OK
+
+
+@command("client|unpause")
+def client_unpause(client, argv):
+    pause = client.server.__dict__.get("pause")
+    if pause is not None and pause.kind:
+        pause.unpause()
+    return OK
 
 
 @command("client|no-evict")
