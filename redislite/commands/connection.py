@@ -438,7 +438,7 @@ def client_pause(client, argv):
         elif mode != b"all":
             raise ReplyError(errors.PAUSE_MODE)
     elif len(argv) > 4:
-        raise ReplyError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY % ("pause", "CLIENT"))
+        raise ReplyError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY % (_text(argv[1]), "CLIENT"))
     ms = to_int(argv[2])
     if ms is None:
         raise ReplyError(errors.WAIT_TIMEOUT_NOT_INT)
