@@ -648,6 +648,7 @@ class Persistence:
                 gc.disable()
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                diskio.close_sockets_after_fork()
                 job()
                 code = 0
             except BaseException as e:       # noqa: B902 - the child reports through its status

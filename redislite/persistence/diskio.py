@@ -16,6 +16,7 @@ Forked save children inherit it, so a BGSAVE fails too.
 
 import errno
 import os
+import stat
 
 #: fault(op, path) -> an OSError to raise, or None (tests only).
 fault = None
@@ -125,3 +126,25 @@ def write_atomic(tmp, path, chunks, do_fsync=True):
     if do_fsync:
         fsync_dir(os.path.dirname(path))
     return size
+
+
+def close_sockets_after_fork(keep=()):
+    """In a forked save or sync child: close every inherited socket but *keep*.
+
+    Redis's closeChildUnusedResourceAfterFork: a child that outlives a crashed
+    parent must not hold the listening ports (the restarted server could not
+    bind them) nor the client connections (clients would not see the crash).
+    Closing them in the child leaves the parent's copies untouched.
+    """
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    for fd in fds:
+        if fd in keep or fd <= 2:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except OSError:
+            pass

@@ -47,6 +47,7 @@ from twisted.logger import Logger
 from .. import blocking, errors
 from ..commands.args import to_int
 from ..errors import ReplyError
+from ..persistence import diskio
 from ..persistence import rdb as _rdb
 from ..persistence.aof import select_cmd
 from ..persistence.crc64 import crc64
@@ -165,6 +166,7 @@ class _Job:
         self.status = b""           # what the child reported on its status pipe
         self.done = False
         self.start = time.time()
+        self.keep_fds = ()          # socket target: the replicas' sockets the child writes to
 
 
 # ---------------------------------------------------------------------------------------
@@ -803,9 +805,11 @@ class ReplicationMaster:
                 fd = -1
             targets.append((fd, id(r), head[r]))
         timeout_ms = self.server.config["repl-timeout"] * 1000
+        job.keep_fds = [fd for fd, _, _ in targets]
+        parent = os.getpid()
 
         def work():
-            ok = _send_to_sockets(targets, chunks, mark, timeout_ms)
+            ok = _send_to_sockets(targets, chunks, mark, timeout_ms, parent)
             return b" ".join(b"%d" % tag for tag in ok)
         return self._fork(job, work)
 
@@ -858,6 +862,7 @@ class ReplicationMaster:
                 os.close(rfd)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                diskio.close_sockets_after_fork(keep=job.keep_fds)
                 result = work()
                 if result:
                     os.write(wfd, result)
@@ -1187,10 +1192,13 @@ def _checksummed(chunks, block=CRC_BLOCK):
     yield out + struct.pack("<Q", crc)
 
 
-def _send_to_sockets(targets, chunks, mark, timeout_ms):
+def _send_to_sockets(targets, chunks, mark, timeout_ms, parent=None):
     """In the diskless child: write header, RDB and mark to every socket; return the
     tags of the replicas that got everything.  A socket that fails or stalls past
-    repl-timeout is dropped and the others go on."""
+    repl-timeout is dropped and the others go on.  If the master dies meanwhile
+    (*parent* is no longer our parent) the transfer stops unfinished, as Redis's
+    does when its pipe to the dead parent breaks: a replica never completes a sync
+    with a master that is gone."""
     alive = [(fd, tag) for fd, tag, _ in targets if fd >= 0]
     heads = {fd: h for fd, _, h in targets}
 
@@ -1216,6 +1224,8 @@ def _send_to_sockets(targets, chunks, mark, timeout_ms):
     for chunk in chunks:
         if not alive:
             break
+        if parent is not None and os.getppid() != parent:
+            return []
         alive = [(fd, tag) for fd, tag in alive if send(fd, chunk)]
     alive = [(fd, tag) for fd, tag in alive if send(fd, mark)]
     return [tag for _, tag in alive]
