@@ -42,6 +42,7 @@ import sys
 import time
 
 from twisted.internet import task
+from twisted.internet.interfaces import ISSLTransport
 from twisted.logger import Logger
 
 from .. import blocking, errors
@@ -150,6 +151,10 @@ class Replica:
     def name(self):
         port = self.conf.port
         return "%s:%s" % (self.ip, port if port else "<unknown-replica-port>")
+
+
+def _is_tls(client):
+    return ISSLTransport.providedBy(getattr(client, "transport", None))
 
 
 class _Job:
@@ -682,7 +687,9 @@ class ReplicationMaster:
         if not (not diskless or (maxrep > 0 and len(group) >= maxrep)
                 or max_idle >= cfg["repl-diskless-sync-delay"]):
             return None
-        eof = all(r.conf.capa_eof for r in group)
+        # A TLS replica cannot take the forked child's raw socket writes: disk target
+        # (Redis pipes the child's RDB through the parent instead).
+        eof = all(r.conf.capa_eof and not _is_tls(r.client) for r in group)
         return group, bool((diskless or req) and eof)
 
     def start_pending(self):

@@ -384,6 +384,19 @@ class ReplicaLink:
         self._set_state("connecting")
         self.lastio = self.reactor.seconds()
         timeout = server.config["repl-timeout"]
+        if server.config["tls-replication"]:
+            from ..tls import ClientContextFactory, TlsError   # docs/tls.md
+            try:
+                ctx = ClientContextFactory(server.config)
+            except TlsError as e:
+                log.warn("Unable to connect to MASTER with TLS: {err}", err=str(e))
+                self._set_state("connect")
+                self.failures += 1
+                self._schedule_connect()
+                return
+            self.connector = self.reactor.connectSSL(self.host, self.port, _Factory(self), ctx,
+                                                     timeout=timeout)
+            return
         self.connector = self.reactor.connectTCP(self.host, self.port, _Factory(self), timeout=timeout)
 
     def connect_failed(self, connector, reason):
