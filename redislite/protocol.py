@@ -334,13 +334,18 @@ class RedisProtocol(Protocol, Client):
             commands = e.commands
             error = e
         if self.blocked is not None or self._pending is not None:
-            # A blocked client's later commands wait, as Redis leaves them in its query buffer.
+            # A blocked client's later commands wait, as Redis leaves them in its query buffer,
+            # which client-query-buffer-limit bounds: past it the client is dropped silently.
             self._queue(commands, error)
+            self._pending_bytes += len(data)
+            if self._pending_bytes > self.parser.max_query_buffer and self.kind != "master":
+                self.abort()
             return
         self._run(commands, error)
 
     _pending = None
     _pending_error = None
+    _pending_bytes = 0
 
     def _queue(self, commands, error):
         if self._pending is None:
@@ -439,6 +444,7 @@ class RedisProtocol(Protocol, Client):
             return
         commands, error = self._pending, self._pending_error
         self._pending = self._pending_error = None
+        self._pending_bytes = 0
         self._run(commands, error)
 
     _out = None
