@@ -82,6 +82,8 @@ def _ssl_reason(exc) -> str:
     """The first reason in OpenSSL's error queue ('no start line', 'key values mismatch')."""
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
+    if isinstance(exc, ValueError):
+        return str(exc).split(".")[0]     # cryptography's text ('Bad decrypt', ...)
     for entry in getattr(exc, "args", [()])[0] or ():
         if isinstance(entry, tuple) and entry and entry[-1]:
             return str(entry[-1])
@@ -94,10 +96,22 @@ def _readable(path: str) -> None:
         pass
 
 
-def _passwd(text: str):
-    # Always install a callback: OpenSSL's default one would prompt on the terminal.
-    data = text.encode()
-    return lambda maxlen, verify, extra: data[:maxlen]
+def _load_key(path: str, password: str):
+    """A PEM private key (PKCS#8, PKCS#1 or SEC1), decrypted with *password*.
+
+    As with OpenSSL's password callback, a passphrase given for a key that is
+    not encrypted is ignored, and a missing one for an encrypted key is an
+    error (never a prompt on the terminal)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return load_pem_private_key(data, password.encode() if password else None)
+    except TypeError as e:
+        if password and "not encrypted" in str(e):
+            return load_pem_private_key(data, None)
+        raise ValueError(str(e)) from None
 
 
 def _base_context(cfg, protocols, client: bool):
@@ -119,17 +133,15 @@ def _base_context(cfg, protocols, client: bool):
             opts |= flag
     ctx.set_options(opts)
     ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT)
-    ctx.set_passwd_cb(_passwd(password))
     try:
         _readable(cert)
         ctx.use_certificate_chain_file(cert.encode())
     except (SSL.Error, OSError) as e:
         raise TlsError("%s: Failed to load certificate: %s: %s" % (cert_name, cert, _ssl_reason(e))) from None
     try:
-        _readable(key)
-        ctx.use_privatekey_file(key.encode())
+        ctx.use_privatekey(_load_key(key, password))
         ctx.check_privatekey()
-    except (SSL.Error, OSError) as e:
+    except (SSL.Error, OSError, ValueError) as e:
         raise TlsError("%s: Failed to load private key: %s: %s" % (key_name, key, _ssl_reason(e))) from None
     ca_file, ca_dir = cfg["tls-ca-cert-file"], cfg["tls-ca-cert-dir"]
     if ca_file or ca_dir:

@@ -1,0 +1,134 @@
+"""redislite/tls.py: contexts from the tls-* parameters, Redis's checks and texts, reloads."""
+
+import pytest
+from OpenSSL import SSL
+
+from redislite import tls
+from redislite.config import Config
+from tests.tls_certs import KEY_PASSPHRASE, make_certs
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+def cfg(certs, **kw):
+    values = {"tls-port": "6380", "tls-cert-file": certs.server_cert,
+              "tls-key-file": certs.server_key, "tls-ca-cert-file": certs.ca}
+    values.update({k.replace("_", "-"): v for k, v in kw.items()})
+    return Config.defaults().with_changes(values)
+
+
+def test_defaults_do_not_use_tls():
+    assert not tls.in_use(Config.defaults())
+    assert tls.in_use(Config.defaults().with_changes({"tls-replication": "yes"}))
+    assert tls.in_use(Config.defaults().with_changes({"http-tls": "yes"}))
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("", {"tlsv1.2", "tlsv1.3"}),
+    ("TLSv1.3", {"tlsv1.3"}),
+    ("tlsv1.2  TLSV1.3", {"tlsv1.2", "tlsv1.3"}),
+    ("TLSv1 TLSv1.1", {"tlsv1", "tlsv1.1"}),
+])
+def test_protocols(text, expected):
+    assert tls.parse_protocols(text) == expected
+
+
+@pytest.mark.parametrize("text", ["TLSv1.4", "SSLv3", "TLSv1.2,TLSv1.3", " "])
+def test_bad_protocols_give_redis_text(text):
+    with pytest.raises(tls.TlsError) as e:
+        tls.parse_protocols(text)
+    assert str(e.value) == "tls-protocols: " + tls.ERR_PROTOCOLS
+
+
+def test_server_context_verify_modes(certs):
+    yes = tls.server_context(cfg(certs))
+    assert yes.get_verify_mode() == SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
+    assert tls.server_context(cfg(certs, tls_auth_clients="optional")).get_verify_mode() == SSL.VERIFY_PEER
+    assert tls.server_context(cfg(certs, tls_auth_clients="no")).get_verify_mode() == SSL.VERIFY_NONE
+    # HTTPS never asks for a client certificate, whatever tls-auth-clients says
+    assert tls.server_context(cfg(certs), auth="no").get_verify_mode() == SSL.VERIFY_NONE
+
+
+def test_session_cache_and_options(certs):
+    ctx = tls.server_context(cfg(certs, tls_session_cache_timeout="77"))
+    assert ctx.get_session_cache_mode() == SSL.SESS_CACHE_SERVER and ctx.get_timeout() == 77
+    off = tls.server_context(cfg(certs, tls_session_caching="no"))
+    assert off.get_session_cache_mode() == SSL.SESS_CACHE_OFF
+    pref = tls.server_context(cfg(certs, tls_prefer_server_ciphers="yes"))
+    assert pref.set_options(0) & SSL.OP_CIPHER_SERVER_PREFERENCE
+    only13 = tls.server_context(cfg(certs, tls_protocols="TLSv1.3"))
+    assert only13.set_options(0) & SSL.OP_NO_TLSv1_2
+
+
+@pytest.mark.parametrize("changes,needle", [
+    ({"tls-cert-file": ""}, "tls-cert-file: No tls-cert-file configured!"),
+    ({"tls-key-file": ""}, "tls-key-file: No tls-key-file configured!"),
+    ({"tls-ca-cert-file": ""}, "tls-ca-cert-file: Either tls-ca-cert-file or tls-ca-cert-dir must be "
+                               "specified when tls-cluster, tls-replication or tls-auth-clients are enabled!"),
+    ({"tls-cert-file": "/nonexistent.crt"},
+     "tls-cert-file: Failed to load certificate: /nonexistent.crt: No such file or directory"),
+    ({"tls-ciphers": "NO-SUCH-CIPHER"}, "tls-ciphers: Failed to configure ciphers: NO-SUCH-CIPHER"),
+    ({"tls-ciphersuites": "TLS_NOPE"}, "tls-ciphersuites: Failed to configure ciphersuites: TLS_NOPE"),
+    ({"tls-dh-params-file": "/nonexistent.dh"},
+     "tls-dh-params-file: Failed to load /nonexistent.dh: No such file or directory"),
+])
+def test_check_errors_are_one_line_naming_the_option(certs, changes, needle):
+    with pytest.raises(tls.TlsError) as e:
+        tls.check(cfg(certs, **{k.replace("-", "_"): v for k, v in changes.items()}))
+    assert str(e.value) == needle
+
+
+def test_wrong_files(certs):
+    with pytest.raises(tls.TlsError, match=r"^tls-cert-file: Failed to load certificate: .*: no start line$"):
+        tls.check(cfg(certs, tls_cert_file=certs.server_key))
+    with pytest.raises(tls.TlsError, match=r"^tls-key-file: Failed to load private key: .*client.key: "):
+        tls.check(cfg(certs, tls_key_file=certs.client_key))       # not the certificate's key
+    with pytest.raises(tls.TlsError, match=r"^tls-ca-cert-file: Failed to configure CA"):
+        tls.check(cfg(certs, tls_ca_cert_file=certs.dir / "missing.pem"))
+
+
+def test_ca_only_needed_when_clients_or_master_are_verified(certs):
+    tls.check(cfg(certs, tls_ca_cert_file="", tls_auth_clients="no"))
+    with pytest.raises(tls.TlsError, match="tls-ca-cert-file: Either"):
+        tls.check(cfg(certs, tls_ca_cert_file="", tls_auth_clients="no", tls_replication="yes"))
+    tls.check(cfg(certs, tls_ca_cert_file="", tls_ca_cert_dir=str(certs.dir)))
+
+
+def test_encrypted_key_needs_its_passphrase(certs):
+    # Never a terminal prompt: a missing or wrong passphrase is an error line.
+    for bad in ("", "wrong"):
+        with pytest.raises(tls.TlsError, match="tls-key-file: Failed to load private key"):
+            tls.check(cfg(certs, tls_key_file=certs.server_key_encrypted, tls_key_file_pass=bad))
+    tls.check(cfg(certs, tls_key_file=certs.server_key_encrypted, tls_key_file_pass=KEY_PASSPHRASE))
+
+
+def test_client_context_prefers_the_client_certificate(certs):
+    c = cfg(certs, tls_port="0", tls_replication="yes")
+    tls.check(c)
+    with pytest.raises(tls.TlsError, match="tls-client-cert-file: Failed to load certificate"):
+        tls.client_context(c.with_changes({"tls-client-cert-file": "/nope.crt",
+                                           "tls-client-key-file": certs.client_key}))
+    # only one of the pair set: tls-cert-file is used, as Redis does
+    tls.client_context(c.with_changes({"tls-client-cert-file": "/nope.crt"}))
+    ctx = tls.ClientContextFactory(c.with_changes({"tls-client-cert-file": certs.client_cert,
+                                                   "tls-client-key-file": certs.client_key}))
+    assert ctx.getContext().get_verify_mode() & SSL.VERIFY_PEER
+
+
+def test_listener_context_follows_config_set_and_keeps_the_old_one_on_errors(certs):
+    holder = {"cfg": cfg(certs)}
+    factory = tls.ServerContextFactory(lambda: holder["cfg"])
+    first = factory.getContext()
+    assert factory.getContext() is first                        # unchanged: no rebuild
+    holder["cfg"] = holder["cfg"].with_changes({"tls-auth-clients": "no"})
+    second = factory.getContext()
+    assert second is not first and second.get_verify_mode() == SSL.VERIFY_NONE
+    holder["cfg"] = holder["cfg"].with_changes({"tls-cert-file": "/gone.crt"})
+    assert factory.getContext() is second                       # logged, previous context kept
+    assert factory.getContext() is second                       # and not retried per connection
+    holder["cfg"] = holder["cfg"].with_changes({"tls-cert-file": certs.server_cert,
+                                                "tls-session-caching": "no"})
+    assert factory.getContext().get_session_cache_mode() == SSL.SESS_CACHE_OFF
