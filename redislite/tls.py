@@ -246,7 +246,7 @@ class ServerContextFactory:
         self._auth = auth
         cfg = get_config()
         self._ctx = server_context(cfg, auth)
-        self._built = self._failed = _key(cfg)
+        self._built, self._failed = _key(cfg), None
 
     def getContext(self):
         cfg = self._get_config()

@@ -132,3 +132,5 @@ def test_listener_context_follows_config_set_and_keeps_the_old_one_on_errors(cer
     holder["cfg"] = holder["cfg"].with_changes({"tls-cert-file": certs.server_cert,
                                                 "tls-session-caching": "no"})
     assert factory.getContext().get_session_cache_mode() == SSL.SESS_CACHE_OFF
+    holder["cfg"] = cfg(certs)                                  # back to the first settings
+    assert factory.getContext().get_verify_mode() == SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
