@@ -12,7 +12,8 @@ setup(
     package_data={"twisted": ["plugins/redislite_plugin.py"]},
     include_package_data=True,
     install_requires=[
-        "twisted>=23.10,<27",
+        "twisted[tls]>=23.10,<27",     # pyOpenSSL + service_identity: TLS listener, replication, HTTPS
+        "cryptography>=41",            # decrypts tls-key-file (redislite/tls.py)
         "klein>=23.5,<26",
         "prometheus-client>=0.17,<1",
         "attrs>=23.1",
