@@ -139,7 +139,12 @@ def _base_context(cfg, protocols, client: bool):
     except (SSL.Error, OSError) as e:
         raise TlsError("%s: Failed to load certificate: %s: %s" % (cert_name, cert, _ssl_reason(e))) from None
     try:
-        ctx.use_privatekey(_load_key(key, password))
+        pkey = _load_key(key, password)
+        try:
+            ctx.use_privatekey(pkey)
+        except TypeError:           # pyOpenSSL before cryptography keys were accepted
+            from OpenSSL.crypto import PKey
+            ctx.use_privatekey(PKey.from_cryptography_key(pkey))
         ctx.check_privatekey()
     except (SSL.Error, OSError, ValueError) as e:
         raise TlsError("%s: Failed to load private key: %s: %s" % (key_name, key, _ssl_reason(e))) from None
