@@ -1188,6 +1188,13 @@ def config_set(cfg: Config, pairs: list[tuple[str, str]], *, local_client: bool 
         except _Invalid as exc:
             raise errors.ReplyError(SET_FAILED % (registered, exc.errstr)) from None
         values[p.name] = new
+    if any(p.name.startswith("tls-") for _, p, _ in chosen):
+        # Redis's applyTlsCfg/applyTLSPort: TLS in use must still load (redislite/tls.py)
+        from .tls import apply_check
+        failed = apply_check(cfg._replace(values),
+                             [p.name for _, p, _ in chosen if values[p.name] != cfg._values[p.name]])
+        if failed:
+            raise errors.ReplyError(SET_FAILED % failed)
     return cfg._replace(values)
 
 

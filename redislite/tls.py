@@ -11,6 +11,7 @@ Public API::
 
     in_use(cfg) -> bool                  tls-port, tls-replication or http-tls set
     check(cfg)                           the startup check; raises TlsError (one line)
+    apply_check(cfg, names)              CONFIG SET: (name, Redis's error) or None
     server_context(cfg, auth=None)       OpenSSL.SSL.Context for accepted connections
     client_context(cfg)                  OpenSSL.SSL.Context for our link to a master
     ServerContextFactory(get_config, auth=None)   getContext() for a listener; rebuilt
@@ -231,6 +232,32 @@ def check(cfg) -> None:
             client_context(cfg)
     if cfg.get("http-tls"):
         server_context(cfg, auth="no")
+
+
+#: The parameters whose CONFIG SET Redis applies with applyTlsCfg (or applyTLSPort).
+_APPLIED = frozenset(TLS_PARAMS + ("tls-port", "tls-cluster", "tls-session-cache-size")) - {"tls-auth-clients"}
+ERR_APPLY = "Unable to update TLS configuration. Check server logs."
+
+
+def apply_check(cfg, names):
+    """CONFIG SET of tls-* parameters: (name, error) when TLS is in use and the new
+    settings do not load (Redis answers so and restores the old values), else None."""
+    for name in names:
+        if name not in _APPLIED:
+            continue
+        if name == "tls-port" and not cfg["tls-port"]:
+            continue
+        if cfg["tls-port"] or cfg["tls-replication"] or cfg["tls-cluster"]:
+            try:
+                server_context(cfg)
+                if cfg["tls-replication"]:
+                    client_context(cfg)
+            except TlsError as e:
+                log.warn("Failed applying new configuration. Possibly related to new {name} "
+                         "setting. Restoring previous settings. {err}", name=name, err=str(e))
+                return name, ERR_APPLY
+        return None
+    return None
 
 
 def _key(cfg):

@@ -54,8 +54,10 @@ class TlsServerProcess(ServerProcess):
             return None
 
 
-def tls_socket(certs, port, cert=True, timeout=5.0):
+def tls_socket(certs, port, cert=True, timeout=5.0, max_version=None):
     ctx = ssl.create_default_context(cafile=certs.ca)
+    if max_version is not None:
+        ctx.maximum_version = max_version
     if cert:
         ctx.load_cert_chain(certs.client_cert, certs.client_key)
     raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -164,6 +166,33 @@ def test_config_get_tls_matches_redis(both):
     finally:
         lite.close()
         oracle.close()
+
+
+def test_config_set_of_tls_settings_matches_redis(certs, both):
+    """With TLS in use, settings that do not load are refused with Redis's error and the
+    old ones kept; good ones apply to the next connection."""
+    raws = [s.raw() for s in both]
+    try:
+        for args in (("tls-cert-file", "/nonexistent.crt"), ("tls-protocols", "TLSv9"),
+                     ("tls-ca-cert-file", ""), ("tls-key-file", certs.client_key),
+                     ("tls-ciphers", "NO-SUCH-CIPHER"), ("tls-dh-params-file", "/nonexistent.dh")):
+            replies = [r.call("CONFIG", "SET", *args) for r in raws]
+            assert replies[0] == replies[1] and replies[0].startswith(b"-ERR CONFIG SET failed"), args
+            assert [r.call("CONFIG", "GET", args[0]) for r in raws][0] != b"*0\r\n"
+        for r in raws:
+            assert r.call("CONFIG", "SET", "tls-protocols", "TLSv1.3") == b"+OK\r\n"
+        for s in both:
+            with pytest.raises(ssl.SSLError):   # TLSv1.2 no longer offered by the server
+                tls_socket(certs, s.tls_port, max_version=ssl.TLSVersion.TLSv1_2).close()
+    finally:
+        for r in raws:
+            assert r.call("CONFIG", "SET", "tls-protocols", "") == b"+OK\r\n"
+            r.close()
+    for s in both:
+        with tls_socket(certs, s.tls_port, max_version=ssl.TLSVersion.TLSv1_2) as sock:
+            assert sock.version() == "TLSv1.2"
+            sock.sendall(b"PING\r\n")
+            assert sock.recv(64) == b"+PONG\r\n"
 
 
 def test_redis_py_ssl(certs, both):

@@ -134,3 +134,27 @@ def test_listener_context_follows_config_set_and_keeps_the_old_one_on_errors(cer
     assert factory.getContext().get_session_cache_mode() == SSL.SESS_CACHE_OFF
     holder["cfg"] = cfg(certs)                                  # back to the first settings
     assert factory.getContext().get_verify_mode() == SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
+
+
+def test_config_set_refuses_tls_settings_that_do_not_load(certs):
+    from redislite.config import config_set
+    from redislite.errors import ReplyError
+
+    err = ("ERR CONFIG SET failed (possibly related to argument '%s') - "
+           "Unable to update TLS configuration. Check server logs.")
+    off = Config.defaults()
+    assert config_set(off, [("tls-cert-file", "/nope")])["tls-cert-file"] == "/nope"   # TLS off: stored
+    for name, value in (("tls-port", "7000"), ("tls-replication", "yes")):
+        with pytest.raises(ReplyError) as e:
+            config_set(off, [(name, value)])
+        assert e.value.message == err % name
+    on = cfg(certs)
+    for pairs, name in (([("tls-cert-file", "/nope")], "tls-cert-file"),
+                        ([("tls-protocols", "bogus")], "tls-protocols"),
+                        ([("tls-ca-cert-file", "")], "tls-ca-cert-file"),
+                        ([("maxmemory", "1mb"), ("tls-key-file", certs.client_key)], "tls-key-file")):
+        with pytest.raises(ReplyError) as e:
+            config_set(on, pairs)
+        assert e.value.message == err % name
+    assert config_set(on, [("tls-auth-clients", "no"), ("tls-ca-cert-file", "")])["tls-auth-clients"] == "no"
+    assert config_set(on, [("tls-cert-file", certs.server_cert)]) == on     # unchanged: not re-applied
