@@ -76,17 +76,13 @@ class LoggedProtocol(RedisProtocol):
         super().connectionLost(reason)
         err = getattr(reason, "value", None)
         if type(err).__module__ == "OpenSSL.SSL":
+            from .tls import ssl_reason
             # Redis: "Error accepting a client connection: <OpenSSL reason>" (no certificate,
             # an untrusted one, plain text on the TLS port ...)
             _logging.event("client.tls_error", level="warn", id=self.id, addr=self.addr,
-                           error=_ssl_text(err))
+                           error=ssl_reason(err))
         _logging.event("client.disconnect", level="verbose", id=self.id, addr=self.addr,
                        name=(self.name or b"").decode("utf-8", "replace"))
-
-
-def _ssl_text(err):
-    from .tls import _ssl_reason
-    return _ssl_reason(err)
 
 
 class LoggedFactory(RedisFactory):

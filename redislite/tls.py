@@ -32,7 +32,8 @@ from zope.interface import implementer
 from .config import ConfigError
 
 __all__ = ["TlsError", "in_use", "check", "server_context", "client_context",
-           "ServerContextFactory", "ClientContextFactory", "parse_protocols", "TLS_PARAMS"]
+           "ServerContextFactory", "ClientContextFactory", "parse_protocols", "TLS_PARAMS",
+           "apply_check", "ssl_reason"]
 
 log = Logger(namespace="redislite.tls")
 
@@ -79,7 +80,7 @@ def parse_protocols(text: str) -> frozenset:
     return frozenset(out)
 
 
-def _ssl_reason(exc) -> str:
+def ssl_reason(exc) -> str:
     """The first reason in OpenSSL's error queue ('no start line', 'key values mismatch')."""
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
@@ -138,7 +139,7 @@ def _base_context(cfg, protocols, client: bool):
         _readable(cert)
         ctx.use_certificate_chain_file(cert.encode())
     except (SSL.Error, OSError) as e:
-        raise TlsError("%s: Failed to load certificate: %s: %s" % (cert_name, cert, _ssl_reason(e))) from None
+        raise TlsError("%s: Failed to load certificate: %s: %s" % (cert_name, cert, ssl_reason(e))) from None
     try:
         pkey = _load_key(key, password)
         try:
@@ -148,7 +149,7 @@ def _base_context(cfg, protocols, client: bool):
             ctx.use_privatekey(PKey.from_cryptography_key(pkey))
         ctx.check_privatekey()
     except (SSL.Error, OSError, ValueError) as e:
-        raise TlsError("%s: Failed to load private key: %s: %s" % (key_name, key, _ssl_reason(e))) from None
+        raise TlsError("%s: Failed to load private key: %s: %s" % (key_name, key, ssl_reason(e))) from None
     ca_file, ca_dir = cfg["tls-ca-cert-file"], cfg["tls-ca-cert-dir"]
     if ca_file or ca_dir:
         try:
@@ -158,7 +159,7 @@ def _base_context(cfg, protocols, client: bool):
                                       ca_dir.encode() if ca_dir else None)
         except (SSL.Error, OSError) as e:
             raise TlsError("tls-ca-cert-file: Failed to configure CA certificate(s) file/directory: %s"
-                           % _ssl_reason(e)) from None
+                           % ssl_reason(e)) from None
     if cfg["tls-ciphers"]:
         try:
             ctx.set_cipher_list(cfg["tls-ciphers"].encode())
@@ -208,7 +209,7 @@ def server_context(cfg, auth: str | None = None):
             _readable(dh)
             ctx.load_tmp_dh(dh.encode())
         except (SSL.Error, OSError) as e:
-            raise TlsError("tls-dh-params-file: Failed to load %s: %s" % (dh, _ssl_reason(e))) from None
+            raise TlsError("tls-dh-params-file: Failed to load %s: %s" % (dh, ssl_reason(e))) from None
     # connCreateAcceptedTLS: the per-connection verify mode
     if auth == "no":
         ctx.set_verify(SSL.VERIFY_NONE)

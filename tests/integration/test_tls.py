@@ -29,7 +29,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from redislite.testing import ServerProcess, find_redis_server, free_port
+from redislite.testing import ServerProcess, free_port
+from tests.compat.differential import require_redis_server
 from tests.tls_certs import make_certs
 
 pytestmark = pytest.mark.integration
@@ -93,8 +94,7 @@ def read_until_closed(sock, limit=1 << 16):
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    if find_redis_server() is None:
-        pytest.skip("redis-server (the oracle) is not installed")
+    require_redis_server()
     return make_certs(tmp_path_factory.mktemp("pki"))
 
 
