@@ -58,6 +58,11 @@ class Client:
     #: values to send right after the current command's reply (self-invalidation
     #: pushes of client tracking, as Redis's tracking_pending_keys); see RedisProtocol._run
     after_reply = ()
+    #: the ACL user when it is restricted (redislite/acl.py); None = may run anything,
+    #: so unrestricted clients pay one attribute test per command
+    acl_user = None
+    #: True while EXEC runs the queued commands (their ACL refusal text differs)
+    in_exec = False
 
     def __init__(self, server, kind="normal"):
         self.server = server
@@ -69,7 +74,10 @@ class Client:
         self.lib_name = None
         self.lib_ver = None
         self.user = "default"
-        self.authenticated = server.requirepass is None
+        acl = server.acl
+        self.authenticated = not acl.default_needs_auth()
+        if acl.default_restricted:
+            self.acl_user = acl.default
         self.created = server.reactor.seconds()
         self.last_interaction = self.created
         self.last_cmd = "NULL"
@@ -113,12 +121,17 @@ class Client:
         if (n != a) if a >= 0 else (n < -a):
             spec.rejected += 1
             return self._reject(errors.wrong_arity(spec.fullname), spec)
-        if not self.authenticated and not spec.noauth:
+        if not self.authenticated and not spec.noauth and server.acl.default_needs_auth():
             spec.rejected += 1
             return self._reject(_NOAUTH, spec)
         if self.multi is not None and "no_multi" in spec.flags:
             spec.rejected += 1      # PSYNC, SYNC, SAVE, SHUTDOWN (Redis's CMD_NO_MULTI)
             return self._reject(_NO_MULTI, spec)
+        if self.acl_user is not None:
+            refusal = server.acl.check_client(self, spec, argv)
+            if refusal is not None:
+                spec.rejected += 1
+                return self._reject(refusal, spec)
         if spec.denyoom and server.maxmemory and not self.no_evict and not server.make_room():
             spec.rejected += 1
             return self._reject(_OOM, spec)

@@ -101,7 +101,19 @@ class Server:
         self.maxmemory = config["maxmemory"]
         self.maxmemory_policy = config["maxmemory-policy"]
         self.maxmemory_samples = config["maxmemory-samples"]
-        self.requirepass = config["requirepass"] or None
+        requirepass = config["requirepass"] or None
+        acl = getattr(self, "acl", None)
+        if acl is None:
+            from .acl import Acl
+            self.acl = Acl(self, config)       # the users (redislite/acl.py)
+        else:
+            acl.configure(config)
+            if requirepass != self.requirepass:
+                # CONFIG SET requirepass sets the default user's password (as Redis)
+                acl.update_default_password(
+                    requirepass.encode("utf-8", "surrogateescape") if requirepass else None)
+                acl.user_changed(b"default")
+        self.requirepass = requirepass
         self.maxclients = config["maxclients"]
         self.proto_max_bulk_len = config["proto-max-bulk-len"]
         self.client_query_buffer_limit = config["client-query-buffer-limit"]
@@ -186,7 +198,7 @@ class Server:
     def default_user_has_password(self):
         """Whether the default user needs a password (protected mode; the ACL system
         replaces this with the default user's nopass flag)."""
-        return self.requirepass is not None
+        return not self.acl.default.nopass
 
     # -- clients ---------------------------------------------------------------------
     def next_client_id(self):

@@ -60,6 +60,12 @@ OPTIONS += [
     ("stop-writes-on-bgsave-error", "refuse writes while snapshots fail (yes/no)"),
     ("rdb-key-save-delay", "microseconds to sleep per key while saving (testing)"),
 ]
+#: ACL users (docs/acl.md).
+OPTIONS += [
+    ("aclfile", "ACL file: users loaded at start, ACL LOAD and ACL SAVE"),
+    ("acllog-max-len", "entries kept in the ACL LOG"),
+    ("acl-pubsub-default", "channel permission of new users: resetchannels or allchannels"),
+]
 #: Replication, replica side (docs/replication.md).
 OPTIONS += [
     ("replicaof", "replicate from the master at 'HOST PORT' (or HOST:PORT); REPLICAOF at run time"),

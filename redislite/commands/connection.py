@@ -6,8 +6,6 @@ Replies and error texts are Redis 7.0.15's; 7.0 has no CLIENT SETINFO and no
 CLIENT NO-TOUCH, so (as Redis) those are unknown subcommands here too.
 """
 
-import hmac
-
 from .. import clientlimits, errors
 from ..errors import ReplyError
 from ..resp.encoder import OK, PONG, Map, Status, Verbatim
@@ -108,45 +106,25 @@ def select(client, argv):
 
 
 # -- authentication --------------------------------------------------------------
-def _password_bytes(server):
-    pw = server.requirepass
-    if pw is None:
-        return None
-    return pw if isinstance(pw, bytes) else str(pw).encode("utf-8", "surrogateescape")
-
-
 def check_credentials(server, username, password):
-    """Only the default user exists for now: nopass when requirepass is unset."""
-    if username != b"default":
-        return False
-    expected = _password_bytes(server)
-    if expected is None:
-        return True
-    return hmac.compare_digest(expected, password)
-
-
-def _mark_authenticated(client):
-    fn = getattr(client, "authenticated_now", None)
-    if fn is not None:
-        fn()
-    else:
-        client.authenticated = True
-    client.user = "default"
+    """The ACL user *username* if *password* opens it (enabled, nopass or a matching
+    password), else None; see redislite/acl.py."""
+    return server.acl.check_credentials(username, password)
 
 
 @command("auth")
 def auth(client, argv):
     if len(argv) > 3:
         raise _SYNTAX
+    acl = client.server.acl
     if len(argv) == 2:
-        if client.server.requirepass is None:
+        if acl.default.nopass:
             raise ReplyError(errors.AUTH_NOT_CONFIGURED)
         username, password = b"default", argv[1]
     else:
         username, password = argv[1], argv[2]
-    if not check_credentials(client.server, username, password):
+    if not acl.authenticate(client, username, password, argv[0]):
         raise ReplyError(errors.WRONGPASS)
-    _mark_authenticated(client)
     return OK
 
 
@@ -186,10 +164,10 @@ def hello(client, argv):
             i += 2
         else:
             raise ReplyError(errors.HELLO_SYNTAX % _text(argv[i]))
+    acl = client.server.acl
     if creds is not None:
-        if not check_credentials(client.server, *creds):
+        if not acl.authenticate(client, creds[0], creds[1], argv[0]):
             raise ReplyError(errors.WRONGPASS)
-        _mark_authenticated(client)
     if not client.authenticated:
         raise ReplyError(errors.HELLO_NOAUTH)
     if name is not None:
@@ -228,12 +206,17 @@ def reset(client, argv):
     client.multi = None
     client.watch_dirty = False
     client.name = None
+    # clientSetDefaultAuth: the default user, authenticated when it needs no password
+    acl = client.server.acl
     client.user = "default"
-    if client.server.requirepass is not None and client.authenticated:
+    client.acl_user = acl.initial_acl_user()
+    if acl.default_needs_auth() and client.authenticated:
         client.authenticated = False
         parser = getattr(client, "parser", None)
         if parser is not None:
             parser.auth_required = True
+    elif not acl.default_needs_auth():
+        client.authenticated = True
     return _RESET
 
 
@@ -384,9 +367,9 @@ def client_kill(client, argv):
             elif opt == b"laddr":
                 laddr = _text(val)
             elif opt == b"user":
-                if val != b"default":
+                if bytes(val) not in server.acl.users:
                     raise ReplyError(errors.NO_SUCH_USER % _text(val))
-                user = "default"
+                user = _text(val)
             elif opt == b"skipme":
                 low = val.lower()
                 if low == b"yes":

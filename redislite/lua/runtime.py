@@ -195,6 +195,7 @@ class Engine:
         caller = run.caller
         c.db = caller.db
         c.user = caller.user
+        c.acl_user = None       # the caller's ACL user is checked in _call (scriptVerifyACL)
         c.resp3 = False
         c.authenticated = True
         server = self.server
@@ -391,6 +392,10 @@ class Engine:
         if "noscript" in spec.flags:
             return self._fail(raise_error, _E_NOSCRIPT)
         server = self.server
+        if run.caller.acl_user is not None:
+            denied = server.acl.check_script(run.caller, spec, argv)
+            if denied is not None:
+                return self._fail(raise_error, denied)
         if spec.is_write:
             if run.read_only:
                 return self._fail(raise_error, _E_READONLY)
@@ -467,12 +472,27 @@ class Engine:
         self.server.bus.muted = n == 0
 
     def _acl_check(self, *args):
-        from ..commands import registry
+        """redis.acl_check_cmd: whether the script's user may run the command (no log entry)."""
         if not args:
             self._raise(_E_NOARGS)
-        if type(args[0]) is not bytes or registry.lookup(args[0]) is None:
+        argv = list(args)
+        for i, a in enumerate(argv):
+            t = type(a)
+            if t is not bytes:
+                if t is int or t is float:
+                    argv[i] = b"%.17g" % a
+                else:
+                    self._raise(_E_ARGS)
+        spec = _COMMANDS.get(argv[0]) or _registry.lookup(argv[0])
+        if spec is not None and spec.container and len(argv) >= 2:
+            spec = spec.subcommands.get(argv[1].lower())
+        if spec is None:
             self._raise("Invalid command passed to redis.acl_check_cmd()")
-        return True
+        run = self.run_ctx
+        user = run.caller.acl_user if run is not None else None
+        if user is None:
+            return True
+        return user.check(spec, argv)[0] == 0
 
     def _tick(self):
         """Count hook: True means "killed".  Past the threshold, serve other clients."""
