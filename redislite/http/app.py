@@ -9,8 +9,9 @@ turn, so they are atomic like a MULTI.
 The app is a class taking its collaborators in the constructor, with the
 safety checks in :meth:`HttpApi._guard` and every error turned into JSON in one
 place (:meth:`HttpApi.handle_errors`), as Tahoe-LAFS's storage HTTP server does.
-Safety rules: bearer token (http-token or the requirepass password, compared
-in constant time) on every route but health; body cap (http-max-body) enforced
+Safety rules: bearer token (http-token, the requirepass password, or
+``<user>:<password>`` of an ACL user whose commands then pass the ACL checks;
+compared in constant time) on every route but health; body cap (http-max-body) enforced
 while reading, never spooled to disk (:class:`CappedRequest`); JSON
 Content-Type on writes; CORS headers only with http-cors-origin; Host header
 allow-list when bound beyond loopback; dangerous commands refused unless
@@ -37,6 +38,11 @@ from ..resp.encoder import Double, Map, NullArray, Raw, Status, Verbatim
 from . import assets, openapi
 
 JSON_TYPE = b"application/json"
+
+
+def _status_of(error):
+    """403 for an ACL refusal (NOPERM), 400 for any other error reply."""
+    return 403 if error.message.startswith("NOPERM") else 400
 
 #: Refused unless http-allow-dangerous: data wipes, config, shutdown, debug, replication.
 DANGEROUS = frozenset((b"flushall", b"flushdb", b"config", b"shutdown", b"debug", b"replicaof",
@@ -263,9 +269,17 @@ class HttpApi:
         return out
 
     def _check_auth(self, request):
+        """Bearer token -> the ACL user the request runs as (``request.acl_user``).
+
+        ``http-token`` or the requirepass password: the default user.  Another
+        password of the default user (ACL SETUSER default >pw): the default user.
+        ``<user>:<password>``: that ACL user, whose commands then go through the
+        same ACL checks as over RESP.  With no token configured and a default
+        user without password, requests run as the default user."""
+        request.acl_user = None
+        acl = self.server.acl
         tokens = self.tokens()
-        if not tokens:
-            return
+        required = bool(tokens) or acl.default_needs_auth()
         header = request.getHeader(b"authorization") or b""
         scheme, _, given = header.partition(b" ")
         ok = False
@@ -274,7 +288,15 @@ class HttpApi:
             for t in tokens:
                 # compare every token, so timing says nothing about which one matched
                 ok = hmac.compare_digest(given, t) | ok
-        if not ok:
+            if not ok and not acl.default.nopass and acl.check_credentials(b"default", given):
+                ok = True
+            if not ok:
+                name, sep, password = given.partition(b":")
+                user = acl.check_credentials(name, password) if sep else None
+                if user is not None:
+                    request.acl_user = user
+                    ok = True
+        if required and not ok:
             _logging.event("http.auth_failed", level="warn", peer=_peer(request),
                            path=request.path.decode("latin-1"))
             request.setHeader(b"WWW-Authenticate", b'Bearer realm="redislite"')
@@ -285,6 +307,9 @@ class HttpApi:
         server = self.server
         c = Client(server)
         c.authenticated = True
+        user = getattr(request, "acl_user", None)
+        if user is not None:
+            server.acl.attach(c, user)     # Bearer <user>:<password>
         c.no_block = True
         c.addr = _peer(request)
         host = request.getHost()
@@ -301,7 +326,7 @@ class HttpApi:
         """One command through the protocol's checks; errors become ApiError(400)."""
         reply = self._call(client, argv)
         if isinstance(reply, ReplyError):
-            raise ApiError(400, reply.message)
+            raise ApiError(_status_of(reply), reply.message)
         return reply
 
     def _call(self, client, argv):
@@ -489,7 +514,7 @@ class HttpApi:
         c = self._client(request)
         reply = self._call(c, argv)
         if isinstance(reply, ReplyError):
-            return self._json(request, 400, {"error": reply.message})
+            return self._json(request, _status_of(reply), {"error": reply.message})
         return self._json(request, 200, {"result": enc.to_json(reply)})
 
     # -- server state ------------------------------------------------------------------
