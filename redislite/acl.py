@@ -636,8 +636,9 @@ class User:
         return out
 
     def unrestricted(self):
+        """May run anything: such clients skip the check (``client.acl_user`` None)."""
         r = self.selectors[0]
-        return r.allcommands and r.allkeys and r.allchannels
+        return (r.allcommands or r.allowed >= ALL_NAMES) and r.allkeys and r.allchannels
 
     def apply(self, op, pubsub_default_all=False):
         """ACLSetUser; raises AclError."""
