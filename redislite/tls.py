@@ -183,14 +183,17 @@ def _require(cfg, need_ca: bool):
         raise TlsError("tls-ca-cert-file: " + ERR_NO_CA)
 
 
-def server_context(cfg, auth: str | None = None):
+def server_context(cfg, auth: str | None = None, require_ca: bool = True):
     """The context for accepted connections (Redis's ``tlsConfigure`` server side).
 
-    ``auth`` overrides ``tls-auth-clients`` (the HTTPS listener passes "no")."""
+    ``auth`` overrides ``tls-auth-clients`` (the HTTPS listener passes "no").
+    ``require_ca=False`` builds without a CA when none is set (every client
+    certificate then fails), which is where Redis ends up after CONFIG SET
+    tls-auth-clients yes with no CA: fail closed."""
     from OpenSSL import SSL
 
     auth = cfg["tls-auth-clients"] if auth is None else auth
-    _require(cfg, auth != "no" or cfg["tls-replication"])
+    _require(cfg, require_ca and (auth != "no" or cfg["tls-replication"]))
     protocols = parse_protocols(cfg["tls-protocols"])
     ctx = _base_context(cfg, protocols, client=False)
     if cfg["tls-session-caching"]:
@@ -286,7 +289,7 @@ class ServerContextFactory:
         key = _key(cfg)
         if key != self._built and key != self._failed:
             try:
-                self._ctx = server_context(cfg, self._auth)
+                self._ctx = server_context(cfg, self._auth, require_ca=False)
                 self._built = key
                 log.info("TLS configuration reloaded")
             except TlsError as e:

@@ -158,3 +158,17 @@ def test_config_set_refuses_tls_settings_that_do_not_load(certs):
         assert e.value.message == err % name
     assert config_set(on, [("tls-auth-clients", "no"), ("tls-ca-cert-file", "")])["tls-auth-clients"] == "no"
     assert config_set(on, [("tls-cert-file", certs.server_cert)]) == on     # unchanged: not re-applied
+
+
+def test_requiring_client_certificates_without_a_ca_fails_closed(certs):
+    """CONFIG SET tls-auth-clients yes while no CA is set (allowed, as in Redis): the
+    listener must then refuse every client, never keep accepting clients without one."""
+    from redislite.config import config_set
+
+    holder = {"cfg": cfg(certs, tls_auth_clients="no", tls_ca_cert_file="")}
+    factory = tls.ServerContextFactory(lambda: holder["cfg"])
+    assert factory.getContext().get_verify_mode() == SSL.VERIFY_NONE
+    holder["cfg"] = config_set(holder["cfg"], [("tls-auth-clients", "yes")])
+    ctx = factory.getContext()
+    assert ctx.get_verify_mode() == SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
+    assert ctx.get_cert_store() is not None
