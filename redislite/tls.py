@@ -213,12 +213,19 @@ def server_context(cfg, auth: str | None = None, require_ca: bool = True):
             ctx.load_tmp_dh(dh.encode())
         except (SSL.Error, OSError) as e:
             raise TlsError("tls-dh-params-file: Failed to load %s: %s" % (dh, ssl_reason(e))) from None
-    # connCreateAcceptedTLS: the per-connection verify mode
-    if auth == "no":
-        ctx.set_verify(SSL.VERIFY_NONE)
-    elif auth == "optional":
-        ctx.set_verify(SSL.VERIFY_PEER)
+    ctx.set_verify(_verify_mode(auth))
     return ctx
+
+
+def _verify_mode(auth: str) -> int:
+    """connCreateAcceptedTLS: the verify mode for tls-auth-clients."""
+    from OpenSSL import SSL
+
+    if auth == "no":
+        return SSL.VERIFY_NONE
+    if auth == "optional":
+        return SSL.VERIFY_PEER
+    return SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
 
 
 def client_context(cfg):
@@ -296,6 +303,8 @@ class ServerContextFactory:
                 self._failed = key
                 log.error("Failed to update TLS configuration, keeping the previous one: {err}",
                           err=str(e))
+                # but never looser about client certificates than tls-auth-clients now says
+                self._ctx.set_verify(_verify_mode(self._auth or cfg["tls-auth-clients"]))
         return self._ctx
 
 

@@ -172,3 +172,16 @@ def test_requiring_client_certificates_without_a_ca_fails_closed(certs):
     ctx = factory.getContext()
     assert ctx.get_verify_mode() == SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
     assert ctx.get_cert_store() is not None
+
+
+def test_a_failed_rebuild_still_applies_tls_auth_clients(certs, tmp_path):
+    import shutil
+    cert = tmp_path / "server.crt"
+    shutil.copy(certs.server_cert, cert)
+    holder = {"cfg": cfg(certs, tls_auth_clients="no", tls_cert_file=str(cert))}
+    factory = tls.ServerContextFactory(lambda: holder["cfg"])
+    first = factory.getContext()
+    cert.unlink()                                   # gone from disk since startup
+    holder["cfg"] = holder["cfg"].with_changes({"tls-auth-clients": "yes"})
+    assert factory.getContext() is first            # cannot rebuild: previous context kept...
+    assert first.get_verify_mode() == SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT   # ...but strict
