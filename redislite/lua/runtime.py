@@ -41,7 +41,7 @@ import lupa.lua51 as _lua
 from .. import errors
 from ..errors import ReplyError
 from ..resp.encoder import (Bool, Double, Map, NullArray, Push, Raw, Set, Status, Verbatim,
-                            format_double)
+                            encode, format_double)
 from ..commands import registry as _registry
 from .libs import Libs
 from .sandbox import BOOT
@@ -581,7 +581,45 @@ class Engine:
         return None
 
     def from_lua(self, v, resp3):
-        """The script's result as luaReplyToRedisReply renders it."""
+        """The script's result as luaReplyToRedisReply renders it.
+
+        Nested tables are walked with an explicit stack (a script can return
+        thousands of levels), with Redis's limit: every value is converted
+        after ``lua_checkstack(lua, 4)``, which fails past LUAI_MAXCSTACK, so a
+        value on a stack slot past ``_REPLY_MAX_SLOT`` becomes the error
+        "reached lua stack limit" (an array child sits one slot above its
+        table, a map key four and a map value or set member three).  Every
+        ``_ENCODE_EVERY`` levels a finished subtree is pre-encoded (``Raw``),
+        so encoding never recurses deeply either."""
+        node = self._reply_node(v, resp3, 1)
+        if type(node) is not _Open:
+            return node
+        stack = [node]
+        while True:
+            top = stack[-1]
+            child = top.next_child()
+            if child is not _DONE:
+                x, slot = child
+                if slot > _REPLY_MAX_SLOT:
+                    top.out.append(_STACK_LIMIT)
+                    continue
+                sub = self._reply_node(x, resp3, slot)
+                if type(sub) is _Open:
+                    sub.depth = top.depth + 1
+                    stack.append(sub)
+                else:
+                    top.out.append(sub)
+                continue
+            stack.pop()
+            value = top.value()
+            if not stack:
+                return value
+            if top.depth % _ENCODE_EVERY == 0:
+                value = Raw(encode(value, False), encode(value, True))
+            stack[-1].out.append(value)
+
+    def _reply_node(self, v, resp3, slot):
+        """One value of the reply: the final value, or an ``_Open`` table to walk."""
         t = type(v)
         if t is bytes:
             return v
@@ -622,19 +660,62 @@ class Engine:
                 return Raw(b"$%d\r\n%s\r\n" % (len(s), s), b"=%d\r\n%s:%s\r\n" % (len(s) + 4, fmt[:3], s))
         m = get(v, b"map")
         if m is not None and _lua_type(m) == "table":
-            return Map([(self.from_lua(k, resp3), self.from_lua(x, resp3)) for k, x in m.items()])
+            return _Open(_MAP, m, slot)
         s = get(v, b"set")
         if s is not None and _lua_type(s) == "table":
-            return Set([self.from_lua(k, resp3) for k, _ in s.items()])
-        out = []
-        j = 1
-        while True:
-            x = get(v, j)
-            if x is None:
-                break
-            out.append(self.from_lua(x, resp3))
-            j += 1
-        return out
+            return _Open(_SET, s, slot)
+        return _Open(_ARRAY, v, slot)
+
+
+#: see Engine.from_lua
+_REPLY_MAX_SLOT = 7995
+_STACK_LIMIT = ReplyError("ERR reached lua stack limit")
+_ENCODE_EVERY = 100
+_ARRAY, _MAP, _SET = 0, 1, 2
+_DONE = object()
+
+
+class _Open:
+    """A table of the script's reply being converted: its children come out one
+    at a time with the stack slot each would take in Redis."""
+
+    __slots__ = ("kind", "table", "slot", "out", "depth", "_j", "_items")
+
+    def __init__(self, kind, table, slot):
+        self.kind = kind
+        self.table = table
+        self.slot = slot
+        self.out = []
+        self.depth = 0
+        self._j = 0
+        self._items = None
+
+    def next_child(self):
+        kind = self.kind
+        if kind == _ARRAY:
+            self._j += 1
+            x = _safe_get(self.table, self._j)
+            return _DONE if x is None else (x, self.slot + 1)
+        if self._items is None:
+            if kind == _MAP:
+                self._items = [y for kv in self.table.items() for y in kv]
+            else:
+                self._items = [k for k, _ in self.table.items()]
+        j = self._j
+        if j >= len(self._items):
+            return _DONE
+        self._j = j + 1
+        if kind == _SET:
+            return self._items[j], self.slot + 3
+        return self._items[j], self.slot + (4 if j % 2 == 0 else 3)
+
+    def value(self):
+        out = self.out
+        if self.kind == _ARRAY:
+            return out
+        if self.kind == _MAP:
+            return Map(list(zip(out[::2], out[1::2])))
+        return Set(out)
 
 
 def _safe_get(t, k):
