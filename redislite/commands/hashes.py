@@ -396,6 +396,8 @@ def _op_hrandfield(ks, args):
     h = _read(ks, key)
     if h is None or count == 0:
         return None
+    if not uniq and count > MAX_SAMPLES:     # an absent key answers [] first
+        return _OUT_OF_RANGE
     t = h.t
     size = len(h)
     if not uniq or count == 1:
@@ -420,8 +422,8 @@ def _op_hrandfield(ks, args):
 def _op_hrandfield_items(ks, args):
     """Turn slots into (field, value) pairs within the same shard turn."""
     slots = _op_hrandfield(ks, args)
-    if slots is None:
-        return None
+    if slots is None or type(slots) is ReplyError:
+        return slots
     h = ks.peek(args[0])
     keys, vals = h.t.keys, h.t.vals
     return [(keys[i], vals[i]) for i in slots]
@@ -444,8 +446,6 @@ def hrandfield(client, argv):
     if withvalues and (count < -_HALF_LONG or count > _HALF_LONG):
         raise _OUT_OF_RANGE
     uniq = count >= 0
-    if not uniq and -count > MAX_SAMPLES:
-        raise _OUT_OF_RANGE
     items = _on_shard(client, _op_hrandfield_items, key, (key, abs(count), uniq, withvalues))
     if items is None:
         return []

@@ -282,11 +282,11 @@ def _srandmember_count(ks, argv):
         raise _LONG_RANGE
     uniq = count >= 0
     count = abs(count)
-    if not uniq and count > MAX_SAMPLES:     # see hashes.MAX_SAMPLES
-        raise _OUT_OF_RANGE
     s = _read(ks, argv[1])
     if s is None or count == 0:
         return []
+    if not uniq and count > MAX_SAMPLES:     # see hashes.MAX_SAMPLES
+        raise _OUT_OF_RANGE
     size = len(s)
     if not uniq or count == 1:
         rnd = s.random_member

@@ -29,6 +29,7 @@ from ..resp.encoder import Double, NullArray
 from ..storage.keyspace import type_name
 from ..storage.types.zset import LEX_MAX, LEX_MIN, ZSet, limits_from
 from .args import to_int
+from .hashes import MAX_SAMPLES
 from .keys import parse_scan_cursor, parse_scan_options
 from .registry import command
 
@@ -825,6 +826,8 @@ def _op_randmember(ks, args):
     if count == 0:
         return []
     if count < 0:
+        if -count > MAX_SAMPLES:      # see hashes.MAX_SAMPLES
+            return _RANGE
         return z.random_pairs(-count, unique=False)
     if count >= len(z):
         # the whole set, in zuiNext's order: from the highest score down
