@@ -483,9 +483,8 @@ class Engine:
                     argv[i] = b"%.17g" % a
                 else:
                     self._raise(_E_ARGS)
-        spec = _COMMANDS.get(argv[0]) or _registry.lookup(argv[0])
-        if spec is not None and spec.container and len(argv) >= 2:
-            spec = spec.subcommands.get(argv[1].lower())
+        from ..acl import lookup_argv
+        spec = lookup_argv(argv)
         if spec is None:
             self._raise("Invalid command passed to redis.acl_check_cmd()")
         run = self.run_ctx
