@@ -133,6 +133,34 @@ def lookup_command(name):
     return full if full in _CMDS else None
 
 
+class CommandRef:
+    """A command of the table as the checks see it (bound to a handler or not)."""
+
+    __slots__ = ("fullname", "arity")
+
+    def __init__(self, fullname):
+        self.fullname = fullname
+        self.arity = _CMDS[fullname]["arity"]
+
+
+def lookup_argv(argv):
+    """Redis's lookupCommand(argv) over the whole 7.0 table: a CommandRef or None
+    (ACL DRYRUN and redis.acl_check_cmd know commands RedisLite does not serve)."""
+    try:
+        base = argv[0].lower().decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if base not in _CMDS or "|" in base:
+        return None
+    if len(argv) == 1 or not SUBS[base]:
+        return CommandRef(base)
+    try:
+        full = base + "|" + argv[1].lower().decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return CommandRef(full) if full in _CMDS else None
+
+
 def hash_password(password):
     return hashlib.sha256(password).hexdigest().encode()
 
@@ -1008,7 +1036,12 @@ class Acl:
                 try:
                     u.apply(op, self.pubsub_default_all)
                 except AclError as e:
-                    errors.append("%s:%d: %s. " % (fname, linenum, e.args[0]))
+                    if e.args[0] == E_ENOENT:
+                        # only unknown commands are named (the others may carry a password)
+                        errors.append("%s:%d: Error in applying operation '%s': %s. " % (
+                            fname, linenum, op.decode("utf-8", "surrogateescape"), e.args[0]))
+                    else:
+                        errors.append("%s:%d: %s. " % (fname, linenum, e.args[0]))
         if errors:
             return None, "".join(errors) + ("WARNING: ACL errors detected, no change to the previously "
                                             "active ACL rules was performed")

@@ -156,14 +156,11 @@ def acl_log(client, argv):
 
 @command("acl|dryrun")
 def acl_dryrun(client, argv):
-    from .registry import lookup
     u = client.server.acl.users.get(bytes(argv[2]))
     if u is None:
         raise _err("User '%s' not found" % _text(argv[2]))
     cmd = argv[3:]
-    spec = lookup(cmd[0])
-    if spec is not None and spec.container and len(cmd) >= 2:
-        spec = spec.subcommands.get(cmd[1].lower())
+    spec = _acl.lookup_argv(cmd)
     if spec is None:
         raise _err("Command '%s' not found" % _text(argv[3]))
     a = spec.arity

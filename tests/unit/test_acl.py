@@ -398,7 +398,8 @@ def test_load_errors_change_nothing(tmp_path):
     path.write_text("user b on +nosuch\nnot a user line\nuser b on\n")
     message = err(admin.call("ACL", "LOAD"))
     assert message == (
-        "ERR %s:1: Unknown command or category name in ACL. %s:2 should start with user keyword "
+        "ERR %s:1: Error in applying operation '+nosuch': Unknown command or category name in "
+        "ACL. %s:2 should start with user keyword "
         "followed by the username. WARNING: Duplicate user 'b' found on line 3. WARNING: ACL errors "
         "detected, no change to the previously active ACL rules was performed" % (path, path))
     assert admin.call("ACL", "USERS") == [b"a", b"default"]
