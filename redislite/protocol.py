@@ -76,7 +76,8 @@ class Client:
         self.user = "default"
         acl = server.acl
         self.authenticated = not acl.default_needs_auth()
-        if acl.default_restricted:
+        if kind == "normal" and acl.default_restricted:
+            # internal clients (master link, AOF loading, Lua) run unchecked, as Redis's user NULL
             self.acl_user = acl.default
         self.created = server.reactor.seconds()
         self.last_interaction = self.created
