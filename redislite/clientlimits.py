@@ -227,14 +227,6 @@ class Pause:
         return BLOCKED
 
 
-def get_pause(server):
-    """The server's :class:`Pause`, created on first use."""
-    p = server.__dict__.get("pause")
-    if p is None:
-        p = server.pause = Pause(server)
-    return p
-
-
 def normal_output_threshold(config):
     """The smallest non-zero normal-class client-output-buffer-limit (hard or soft),
     or None when the normal class is unlimited (Redis's default ``normal 0 0 0``)."""

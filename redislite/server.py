@@ -18,7 +18,7 @@ from .replication.state import ReplicationState
 from .actors.router import Router
 from .actors.shard import Shard
 from .storage import eviction
-from .clientlimits import normal_output_threshold, timeout_exempt
+from .clientlimits import Pause, normal_output_threshold, timeout_exempt
 from . import notifications
 
 #: Python process baseline counted in used_memory (Redis reports ~0.9 MB empty).
@@ -74,6 +74,7 @@ class Server:
         self._stale_error = None     # ReplyError (MASTERDOWN): replica link down, serve-stale-data no
         self._noreplicas_error = None  # ReplyError (NOREPLICAS): min-replicas-to-write not met
         self._pause_type = 0         # CLIENT PAUSE: 1 WRITE, 2 ALL (redislite/clientlimits.py)
+        self.pause = Pause(self)
         self.gated = False
         #: fn(client, spec, argv, usec, reply) after every executed command
         #: (MONITOR, SLOWLOG, latency stats, metrics, client tracking); empty = free.

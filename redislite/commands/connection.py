@@ -435,14 +435,14 @@ def client_pause(client, argv):
         end = -1.0
     else:
         end = now + ms / 1000.0
-    clientlimits.get_pause(server).pause(end, kind)
+    server.pause.pause(end, kind)
     return OK
 
 
 @command("client|unpause")
 def client_unpause(client, argv):
-    pause = client.server.__dict__.get("pause")
-    if pause is not None and pause.kind:
+    pause = client.server.pause
+    if pause.kind:
         pause.unpause()
     return OK
 

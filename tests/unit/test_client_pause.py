@@ -4,27 +4,19 @@
 import socket
 
 import pytest
-from twisted.internet import task
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import ITCPTransport
 from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
 from redislite import clientlimits
-from redislite.commands import load_all
-from redislite.config import Config
 from redislite.protocol import RedisProtocol
-from redislite.server import Server
-
-load_all()
+from redislite.testing import encode_command as cmd
 
 
 @pytest.fixture
-def server():
-    clock = task.Clock()
-    clock.advance(1_700_000_000)
-    srv = Server(Config.defaults(), clock)
-    srv.clock = clock
+def server(srv):
+    """tests/unit/conftest.py's server on task.Clock (``srv.clock``)."""
     return srv
 
 
@@ -39,14 +31,6 @@ def connect(server, host="127.0.0.1", tcp=False):
     t = (TCPLikeTransport if tcp else StringTransport)(peerAddress=addr)
     proto.makeConnection(t)
     return proto, t
-
-
-def cmd(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 def send(proto, t, *args):
