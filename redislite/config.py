@@ -515,7 +515,7 @@ _bool("daemonize", "no", **IMM, doc="Ignored: use twistd's own daemon options.")
 _bool("io-threads-do-reads", "no", **IMM)
 _bool("always-show-logo", "no", **IMM)
 _bool("protected-mode", "yes", effect=LIVE,
-      doc="Refuse non-loopback clients when no password is set and bind is not explicit.")
+      doc="Refuse clients not connecting from 127.0.0.1 or ::1 while the default user has no password.")
 _bool("rdbcompression", "yes")
 _bool("rdb-del-sync-files", "no")
 _bool("activerehashing", "yes")
