@@ -187,7 +187,7 @@ class Selector:
         self.allowed = set()          # command full names whose bit is set
         self.future = False           # the reserved bit: set by +@all only
         self.firstargs = {}           # command -> [first-arg bytes] (allowed while blocked)
-        self.patterns = []            # [pattern bytes, READ|WRITE]
+        self.patterns = []            # [pattern bytes, READ|WRITE, compiled matcher]
         self.channels = []            # channel pattern bytes
 
     def copy(self):
@@ -281,7 +281,7 @@ class Selector:
                     p[1] |= flags
                     break
             else:
-                self.patterns.append([pattern, flags])
+                self.patterns.append([pattern, flags, _glob.compile_pattern(pattern)])
             self.allkeys = False
         elif op[:1] == b"&":
             if self.allchannels:
@@ -413,10 +413,16 @@ class Selector:
             keys = keys_cache[0]
             if keys is None:
                 keys = keys_cache[0] = get_keys(name, argv)
-            for pos, kflags in keys:
-                if not self.key_ok(argv[pos], kflags):
-                    return DENIED_KEY, pos
-        if not self.allchannels:
+            if keys:
+                patterns = self.patterns
+                for pos, need in keys:
+                    key = argv[pos]
+                    for p in patterns:
+                        if p[1] & need == need and p[2](key):
+                            break
+                    else:
+                        return DENIED_KEY, pos
+        if not self.allchannels and name in _CHANNELS:
             for pos, is_pattern in get_channels(name, argv):
                 if not channel_ok(self.channels, argv[pos], is_pattern):
                     return DENIED_CHANNEL, pos
@@ -425,14 +431,14 @@ class Selector:
     def key_ok(self, key, need):
         if self.allkeys:
             return True
-        for pattern, flags in self.patterns:
-            if flags & need == need and _glob.match(pattern, key):
+        for p in self.patterns:
+            if p[1] & need == need and p[2](key):
                 return True
         return False
 
 
 def _pattern_string(p):
-    pattern, flags = p
+    pattern, flags = p[0], p[1]
     if flags == ALL_PERM:
         return b"~" + pattern
     if flags == READ:
@@ -598,18 +604,55 @@ def _migrate_keys(argv):
 _GETKEYS = {"set": _set_keys, "bitfield": _bitfield_keys, "migrate": _migrate_keys}
 
 
-def get_keys(name, argv):
-    """[(argv index, READ|WRITE needed)] of the keys a command touches."""
+def _no_keys(argv):
+    return ()
+
+
+def _compile_keys(name):
+    """A function argv -> [(index, READ|WRITE)] for one command: key specs that are a
+    fixed index and range (most commands) become precomputed positions; the others
+    walk the specs (getKeysUsingKeySpecs) on each call."""
     special = _GETKEYS.get(name)
     if special is not None:
-        return special(argv)
+        return special
     specs = key_specs(name)
-    if not specs:
-        return []
-    keys = _keys_from_specs(specs, argv)
-    if keys is None:
-        return []
+    fixed = []
+    for flags, (bs_type, bs), (fk_type, fk) in specs:
+        if "not_key" in flags:
+            continue
+        if (bs_type == "index" and fk_type == "range" and fk["lastkey"] >= 0
+                and "incomplete" not in flags):
+            first = bs["index"]
+            fixed.append((first, first + fk["lastkey"], fk["keystep"] or 1, _acl_flags(flags)))
+        else:
+            return lambda argv: _keys_from_specs(specs, argv) or ()
+    if not fixed:
+        return _no_keys
+    if len(fixed) == 1 and fixed[0][0] == fixed[0][1]:
+        pos, need = fixed[0][0], fixed[0][3]
+        one = ((pos, need),)
+        return lambda argv: one if pos < len(argv) else ()
+
+    def keys(argv):
+        argc = len(argv)
+        out = []
+        for first, last, step, need in fixed:
+            if last >= argc:
+                return ()       # an invalid spec: Redis finds no keys at all
+            out.extend((i, need) for i in range(first, last + 1, step))
+        return out
     return keys
+
+
+_KEYFNS = {}
+
+
+def get_keys(name, argv):
+    """[(argv index, READ|WRITE needed)] of the keys a command touches."""
+    fn = _KEYFNS.get(name)
+    if fn is None:
+        fn = _KEYFNS[name] = _compile_keys(name)
+    return fn(argv)
 
 
 _CHANNELS = {"publish": "one", "spublish": "one", "subscribe": "all", "ssubscribe": "all",
@@ -740,6 +783,8 @@ class User:
 
     def check(self, spec, argv):
         """ACLCheckAllUserCommandPerm -> (reason, argv index)."""
+        if len(self.selectors) == 1:
+            return self.selectors[0].check(spec, argv, [None])
         relevant, last_idx = DENIED_CMD, 0
         cache = [None]
         for sel in self.selectors:
@@ -955,7 +1000,7 @@ class Acl:
         restricted = None if u.unrestricted() else u
         kill = old is not None and _channels_revoked(u, old)
         for c in list(self.server.clients.values()):
-            if c.user != sname:
+            if c.user != sname or c.kind == "master":
                 continue
             if kill and _subscribed_outside(c, u):
                 c.abort()
@@ -1061,7 +1106,7 @@ class Acl:
             if name != b"default":
                 self.delete_user_object(name, current)
         for c in self.server.clients.values():
-            if c.user == "default":
+            if c.user == "default" and c.kind != "master":
                 c.acl_user = self.initial_acl_user()
         return None
 
