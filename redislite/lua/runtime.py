@@ -70,12 +70,15 @@ _E_READONLY = "Write commands are not allowed from read-only scripts."
 class LuaRaise(Exception):
     """Raised by a Python callable to raise a Lua error: an error *table*
     (``{err=...}``), or a *message* that gets the user's position prefixed (as
-    luaL_error).  Lua sees it as a userdata that the error handler unwraps."""
+    luaL_error).  Lua sees it as a userdata that the error handler unwraps.
+    ``bare=True``: a message raised without a position, as a C function's
+    ``luaG_runerror`` (the read-only table error)."""
 
-    def __init__(self, table=None, message=None):
+    def __init__(self, table=None, message=None, bare=False):
         Exception.__init__(self, message)
         self.table = table
         self.message = message
+        self.bare = bare
 
 
 def _deny_attributes(obj, name, is_setting):
@@ -89,7 +92,7 @@ class _Api:
     def __init__(self, table):
         for key in ("new_eval_env", "new_function_env", "compile", "run", "run_function", "run_load", "reset_hook",
                     "error_table", "is_function", "is_table", "is_null", "lua_is_number", "to_number",
-                    "tostring", "objlen"):
+                    "tostring", "objlen", "c_name"):
             setattr(self, key, table[key.encode()])
         self.ERRMARK = table[b"ERRMARK"]
         self.null = table[b"null"]
@@ -160,7 +163,7 @@ class Engine:
             "call": self._call_raise, "pcall": self._call_pcall, "sha1hex": self._sha1hex, "log": self._log,
             "setresp": self._setresp, "set_repl": self._set_repl, "acl_check": self._acl_check,
             "random": self._random, "randomseed": self._randomseed, "tick": self._tick,
-            "unwrap": self._unwrap, "make_c": self._make_c,
+            "unwrap": self._unwrap, "make_c": self._make_c, "make_cf": self._make_cf,
             "version": REDIS_VERSION.encode(), "version_num": REDIS_VERSION_NUM,
         }
         if register is not None:
@@ -301,8 +304,8 @@ class Engine:
 
     def _unwrap(self, e):
         if isinstance(e, LuaRaise):
-            return e.table, e.message
-        return None, ("Error running script: %r" % (e,)).encode()
+            return e.table, e.message, e.bare
+        return None, ("Error running script: %r" % (e,)).encode(), False
 
     def _make_c(self, fn):
         """A Python trampoline (a C function to Lua) around a Lua function that
@@ -312,6 +315,18 @@ class Engine:
             if type(r) is tuple and len(r) == 2 and r[0] is None:
                 raise LuaRaise(message=r[1])
             return r
+        return call
+
+    def _make_cf(self, fn):
+        """A Python trampoline (a C function to Lua) around a Lua function that
+        returns ``"ok", results...``, ``"err", message`` (raised with the user's
+        position) or ``"bare", message`` (raised without one)."""
+        def call(*args):
+            r = fn(*args)
+            status = r[0]
+            if status == b"ok":
+                return r[1:]
+            raise LuaRaise(message=r[1], bare=status == b"bare")
         return call
 
     def _wrap_register(self, register):

@@ -114,12 +114,12 @@ local function errh(err)
     i = getinfo(level, "Sl")
   end
   if type_(err) == "userdata" then
-    local t, msg = py_unwrap(err)
+    local t, msg, bare = py_unwrap(err)
     if t then
       err = t
     elseif msg then
       local pos = ""
-      if i and i.currentline and i.currentline > 0 then pos = i.short_src .. ":" .. i.currentline .. ": " end
+      if not bare and i and i.currentline and i.currentline > 0 then pos = i.short_src .. ":" .. i.currentline .. ": " end
       err = pos .. msg
     end
   end
@@ -155,22 +155,67 @@ local function s_rawget(t, k)
   check_table(t, 1, "rawget")
   return rawget_(real_of[t] or t, k)
 end
-local function s_rawset(t, k, v)
-  check_table(t, 1, "rawset")
-  if real_of[t] then error_(RO, 0) end
-  return rawset_(t, k, v)
+-- Builtins that can fail on a read-only table are C functions to Lua (Python
+-- trampolines, P.make_cf), as in Redis, so "return rawset(_G, k, v)" keeps the
+-- user's frame for the error's "script: ..., on @user_script:1." part; the
+-- read-only error itself carries no position (luaG_runerror in a C function).
+local make_cf = P.make_cf
+-- the name a C function was called by, as luaL_argerror prints it ('?' under pcall);
+-- called from the Lua body of a make_cf trampoline
+local function cname()
+  local i = getinfo(4, "n")
+  return i and i.name or "?"
 end
-local string_meta_proxy
+local function argtype(n, ...)
+  if select_("#", ...) < n then return "no value" end
+  return type_((select_(n, ...)))
+end
+local function badarg(n, what)
+  return "bad argument #" .. n .. " to '" .. cname() .. "' (" .. what .. ")"
+end
+local function s_rawset_impl(...)
+  local t, k, v = ...
+  if type_(t) ~= "table" then return "err", badarg(1, "table expected, got " .. argtype(1, ...)) end
+  if select_("#", ...) < 2 then return "err", badarg(2, "value expected") end
+  if select_("#", ...) < 3 then return "err", badarg(3, "value expected") end
+  if real_of[t] then return "bare", RO end
+  local ok, e = pcall_(rawset_, t, k, v)
+  if not ok then return "bare", e end
+  return "ok", t
+end
+local string_meta_proxy, global_meta_proxy
+-- Python callables (redis.call, load, the libraries...) are lupa userdata sharing
+-- one metatable: to scripts they are functions, with no metatable to tamper with.
+local PYMETA = getmetatable_(P.make_cf)
+local function s_type(...)
+  if select_("#", ...) == 0 then error_(where(2) .. "bad argument #1 to 'type' (value expected)", 0) end
+  local v = ...
+  local t = type_(v)
+  if t == "userdata" and getmetatable_(v) == PYMETA then return "function" end
+  return t
+end
 local function s_getmetatable(v)
   if type_(v) == "string" then return string_meta_proxy end
-  if real_of[v] then return nil end
+  if type_(v) == "userdata" and getmetatable_(v) == PYMETA then return nil end
+  local real = real_of[v]
+  if real then
+    -- the globals' metatable (Redis: a read-only table with the __index guard)
+    if getmetatable_(real) == ERRMETA then return global_meta_proxy end
+    return nil
+  end
   return getmetatable_(v)
 end
-local function s_setmetatable(t, m)
-  check_table(t, 1, "setmetatable")
-  if real_of[t] then error_(RO, 0) end
-  return setmetatable_(t, m)
+local function s_setmetatable_impl(...)
+  local t, m = ...
+  if type_(t) ~= "table" then return "err", badarg(1, "table expected, got " .. argtype(1, ...)) end
+  local tm = type_(m)
+  if tm ~= "nil" and tm ~= "table" then return "err", badarg(2, "nil or table expected") end
+  local old = dbg.getmetatable(t)
+  if old ~= nil and rawget_(old, "__metatable") ~= nil then return "err", "cannot change a protected metatable" end
+  if real_of[t] then return "bare", RO end
+  return "ok", setmetatable_(t, m)
 end
+local s_rawset, s_setmetatable = make_cf(s_rawset_impl), make_cf(s_setmetatable_impl)
 local function s_table_mutator(f, fname)
   return function(t, ...)
     if real_of[t] then error_(RO, 0) end
@@ -455,13 +500,14 @@ local LIBS = {
 }
 -- getmetatable("") must not hand out the real string library table
 string_meta_proxy = protect({__index = LIBS.string})
+global_meta_proxy = protect(ERRMETA)
 
 local function base_globals(env_ref)
   local G = {
     assert = assert, collectgarbage = collectgarbage, error = error_, gcinfo = gcinfo,
     getmetatable = s_getmetatable, ipairs = s_ipairs, next = s_next, pairs = s_pairs,
     pcall = s_pcall, rawequal = rawequal_, rawget = s_rawget, rawset = s_rawset, select = select_,
-    setmetatable = s_setmetatable, tonumber = tonumber_, tostring = tostring_, type = type_,
+    setmetatable = s_setmetatable, tonumber = tonumber_, tostring = tostring_, type = s_type,
     unpack = unpack_, xpcall = xpcall_, _VERSION = _VERSION, __redis__err__handler = errh,
   }
   for k, v in pairs_(LIBS) do G[k] = v end
@@ -471,18 +517,28 @@ local function base_globals(env_ref)
     if f then setfenv_(f, env_ref[1]) end
     return f, e
   end
-  local function s_load(fn, name)
-    if type_(fn) ~= "function" then return s_loadstring(fn, name) end
+  -- luaB_load: a reader function only (Lua 5.1 has no load(string))
+  local function s_load_impl(...)
+    local fn, name = ...
+    if name ~= nil and type_(name) ~= "string" and type_(name) ~= "number" then
+      return "err", badarg(2, "string expected, got " .. type_(name))
+    end
+    if type_(fn) ~= "function" then return "err", badarg(1, "function expected, got " .. argtype(1, ...)) end
     local parts = {}
     while true do
-      local piece = fn()
+      local ok, piece = pcall_(fn)
+      if not ok then return "ok", nil, piece end
       if piece == nil or piece == "" then break end
+      local tp = type_(piece)
+      if tp ~= "string" and tp ~= "number" then return "ok", nil, "reader function must return a string" end
       parts[#parts + 1] = piece
     end
-    return s_loadstring(tconcat(parts), name)
+    local f, e = s_loadstring(tconcat(parts), name or "=(load)")
+    if f then return "ok", f end
+    return "ok", nil, e
   end
   G.loadstring = s_loadstring
-  G.load = s_load
+  G.load = make_cf(s_load_impl)
   return G
 end
 
@@ -634,5 +690,10 @@ function API.lua_is_number(v) return tonumber_(v) ~= nil end
 function API.to_number(v) return tonumber_(v) end
 function API.tostring(v) return tostring_(v) end
 function API.objlen(t) return #t end
+-- called by a Python library function: the name Lua called it by ('?' under pcall)
+function API.c_name()
+  local i = getinfo(2, "n")
+  return i and i.name or "?"
+end
 return API
 '''
