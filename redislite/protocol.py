@@ -76,6 +76,8 @@ class Client:
         self.user = "default"
         acl = server.acl
         self.authenticated = not acl.default_needs_auth()
+        # an instance attribute: execute's test costs ~5 ns, a class attribute's ~40 ns
+        self.acl_user = None
         if kind == "normal" and acl.default_restricted:
             # internal clients (master link, AOF loading, Lua) run unchecked, as Redis's user NULL
             self.acl_user = acl.default
