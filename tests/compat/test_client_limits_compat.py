@@ -358,6 +358,38 @@ def test_query_buffer_limit_drops_a_blocked_client_that_keeps_sending(servers, a
     assert same(servers, run) == (0, b":0\r\n")
 
 
+def test_query_buffer_limit_drops_a_paused_client_that_keeps_sending(servers, admin):
+    def run(kind, server):
+        c = admin[kind]
+        assert c.call("CONFIG", "SET", "client-query-buffer-limit", "1mb") == b"+OK\r\n"
+        assert c.call("CLIENT", "PAUSE", "20000", "WRITE") == b"+OK\r\n"
+        s = raw_socket(server)
+        s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+        assert wait_for_count(c, b"cmd=set", 1) == 1            # postponed
+        try:
+            for _ in range(60):
+                s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n" * 1000)   # 1.6 MB queued
+        except OSError:
+            pass
+        listed = wait_for_count(c, b"cmd=set", 0)
+        c.call("CLIENT", "UNPAUSE")
+        s.close()
+        return listed, c.call("EXISTS", "k")
+    assert same(servers, run) == (0, b":0\r\n")
+
+
+def test_query_buffer_limit_is_not_hit_by_a_long_pipeline(servers, admin):
+    """Commands are consumed as they arrive: 1.6 MB of them under a 1 MB limit is fine."""
+    def run(kind, server):
+        c = admin[kind]
+        assert c.call("CONFIG", "SET", "client-query-buffer-limit", "1mb") == b"+OK\r\n"
+        p = server.raw()
+        replies = p.pipeline([("INCR", "n")] * 60000)
+        p.close()
+        return replies[-1], c.call("GET", "n")
+    assert same(servers, run) == (b":60000\r\n", b"$5\r\n60000\r\n")
+
+
 def test_query_buffer_limit_big_bulk(servers, admin):
     def run(kind, server):
         c = admin[kind]
