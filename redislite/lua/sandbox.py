@@ -260,6 +260,7 @@ for c = 0, 31 do
   local ch = schar(c)
   if not escapes[ch] then escapes[ch] = sformat("\\u%04x", c) end
 end
+escapes["\127"] = "\\u007f"
 local function json_string(s)
   return '"' .. sgsub(s, '[%c"\\/]', function(c) return escapes[c] or c end) .. '"'
 end
@@ -340,16 +341,59 @@ local function skip_ws(s, i)
   local _, e = sfind(s, "^[ \t\r\n]*", i)
   return e + 1
 end
+-- Numbers are read with C's strtod (lua-cjson with decode_invalid_numbers on,
+-- Redis's setting): a sign, "inf"/"infinity"/"nan[(...)]" in any case, hex
+-- with an optional binary exponent, leading zeros.  strtod_end is the end
+-- (exclusive) of the longest prefix strtod accepts at i, or nil.
+local slower = string.lower
+local function strtod_end(s, i)
+  local j = i
+  local c = ssub(s, j, j)
+  if c == "+" or c == "-" then j = j + 1 end
+  local word = slower(ssub(s, j, j + 2))
+  if word == "inf" then
+    if slower(ssub(s, j, j + 7)) == "infinity" then return j + 8 end
+    return j + 3
+  end
+  if word == "nan" then
+    local _, e = sfind(s, "^%([%w_]*%)", j + 3)
+    return e and e + 1 or j + 3
+  end
+  local digits, k = "^%d*", j
+  if sfind(s, "^0[xX]", j) then digits, k = "^%x*", j + 2 end
+  local _, e = sfind(s, digits, k)
+  local n = e + 1 - k
+  k = e + 1
+  if ssub(s, k, k) == "." then
+    _, e = sfind(s, digits, k + 1)
+    n = n + e - k
+    k = e + 1
+  end
+  if n == 0 then
+    if digits == "^%x*" then return j + 1 end  -- "0x": strtod reads the 0
+    return nil
+  end
+  _, e = sfind(s, digits == "^%x*" and "^[pP][-+]?%d+" or "^[eE][-+]?%d+", k)
+  return e and e + 1 or k
+end
+-- json_is_invalid_number, for a token not starting with '-' or a digit
+local function invalid_number_start(s, i)
+  local c = ssub(s, i, i)
+  if c == "+" then return true end
+  local word = slower(ssub(s, i, i + 2))
+  return word == "inf" or word == "nan"
+end
 local function token_name(s, i)
   local c = ssub(s, i, i)
-  if c == "" then return "T_END" end
+  if c == "" or c == "\0" then return "T_END" end
   local names = {["{"] = "T_OBJ_BEGIN", ["}"] = "T_OBJ_END", ["["] = "T_ARR_BEGIN", ["]"] = "T_ARR_END",
                  [":"] = "T_COLON", [","] = "T_COMMA"}
   if names[c] then return names[c] end
   if c == '"' then return "T_STRING" end
-  if sfind(c, "[%-%d]") then return "T_NUMBER" end
+  if sfind(c, "[%-%d]") then return strtod_end(s, i) and "T_NUMBER" or "invalid number" end
   if ssub(s, i, i + 3) == "true" or ssub(s, i, i + 4) == "false" then return "T_BOOLEAN" end
   if ssub(s, i, i + 3) == "null" then return "T_NULL" end
+  if invalid_number_start(s, i) then return strtod_end(s, i) and "T_NUMBER" or "invalid number" end
   return "invalid token"
 end
 local function utf8_char(cp)
@@ -365,22 +409,25 @@ local function json_string_at(s, i)
   local out = {}
   local j = i + 1
   while true do
-    local a, b = sfind(s, '["\\]', j)
-    if not a then jerr("value", "invalid token", i) end
+    local a, b = sfind(s, '["\\%z]', j)
+    if not a or ssub(s, a, a) == "\0" then jerr("value", "unexpected end of string", a or #s + 1) end
     out[#out + 1] = ssub(s, j, a - 1)
     if ssub(s, a, a) == '"' then return tconcat(out), a + 1 end
     local c = ssub(s, a + 1, a + 1)
     if c == "u" then
+      -- json_append_unicode_escape: a surrogate must be a high one followed by \u<low>
       local hex = ssub(s, a + 2, a + 5)
       local cp = sfind(hex, "^%x%x%x%x$") and tonumber_(hex, 16)
-      if not cp then jerr("value", "invalid unicode escape code", i) end
+      if not cp then jerr("value", "invalid unicode escape code", a) end
       local nexti = a + 6
-      if cp >= 0xD800 and cp <= 0xDBFF and ssub(s, nexti, nexti + 1) == "\\u" then
-        local lo = tonumber_(ssub(s, nexti + 2, nexti + 5), 16)
-        if lo and lo >= 0xDC00 and lo <= 0xDFFF then
-          cp = 0x10000 + (cp - 0xD800) * 1024 + (lo - 0xDC00)
-          nexti = nexti + 6
+      if cp >= 0xD800 and cp <= 0xDFFF then
+        local lo = ssub(s, nexti, nexti + 1) == "\\u" and sfind(ssub(s, nexti + 2, nexti + 5), "^%x%x%x%x$")
+                   and tonumber_(ssub(s, nexti + 2, nexti + 5), 16)
+        if cp >= 0xDC00 or not lo or lo < 0xDC00 or lo > 0xDFFF then
+          jerr("value", "invalid unicode escape code", a)
         end
+        cp = 0x10000 + (cp - 0xD800) * 1024 + (lo - 0xDC00)
+        nexti = nexti + 6
       end
       out[#out + 1] = utf8_char(cp)
       j = nexti
@@ -388,7 +435,7 @@ local function json_string_at(s, i)
       out[#out + 1] = unescapes[c]
       j = a + 2
     else
-      jerr("value", "invalid escape code", i)
+      jerr("value", "invalid escape code", a)
     end
   end
 end
@@ -440,12 +487,11 @@ json_decode_value = function(s, i, depth)
   elseif ssub(s, i, i + 3) == "true" then return true, i + 4
   elseif ssub(s, i, i + 4) == "false" then return false, i + 5
   elseif ssub(s, i, i + 3) == "null" then return cjson_null, i + 4
+  elseif c == "-" or sfind(c, "^%d") or invalid_number_start(s, i) then
+    local e = strtod_end(s, i)
+    if not e then jerr("value", "invalid number", i) end
+    return tonumber_(ssub(s, i, e - 1)), e
   else
-    local a, b = sfind(s, "^-?%d+%.?%d*[eE]?[-+]?%d*", i)
-    if a then
-      local n = tonumber_(ssub(s, a, b))
-      if n then return n, b + 1 end
-    end
     jerr("value", token_name(s, i), i)
   end
 end
@@ -457,7 +503,9 @@ local function cjson_decode(...)
   local ok, v, i = pcall_(json_decode_value, s, 1, 0)
   if not ok then return nil, v end
   i = skip_ws(s, i)
-  if i <= #s then return nil, "Expected the end but found " .. token_name(s, i) .. " at character " .. i end
+  if i <= #s and ssub(s, i, i) ~= "\0" then
+    return nil, "Expected the end but found " .. token_name(s, i) .. " at character " .. i
+  end
   return v
 end
 local function cjson_cfg(v) return function(...) return v end end
