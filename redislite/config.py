@@ -1036,6 +1036,8 @@ class Config:
     """An immutable, validated configuration; change it with :meth:`with_changes`."""
 
     _values: Mapping[str, Any]
+    #: ``user <name> <rules...>`` lines of the config file, as argv lists (redislite/acl.py)
+    users: tuple = ()
 
     _defaults = None
 
@@ -1098,10 +1100,10 @@ class Config:
                 values[p.name] = _parse(p, _split_value(p, text), values[p.name])
             except _Invalid as exc:
                 raise _config_error(p, text, exc) from None
-        return Config(MappingProxyType(values))
+        return Config(MappingProxyType(values), self.users)
 
     def _replace(self, values: dict) -> "Config":
-        return Config(MappingProxyType(values))
+        return Config(MappingProxyType(values), self.users)
 
     def config_get(self, patterns: Iterable[str | bytes]) -> list[tuple[str, str]]:
         """CONFIG GET: (name, text) pairs for every pattern, deduplicated.
@@ -1224,7 +1226,7 @@ def parse_config_file(text: str) -> list[tuple[str, list[str]]]:
     return [(d, args) for _, _, d, args, _ in _parse_lines(text)]
 
 
-_UNSUPPORTED_DIRECTIVES = ("rename-command", "user", "loadmodule", "sentinel")
+_UNSUPPORTED_DIRECTIVES = ("rename-command", "loadmodule", "sentinel")
 
 
 def _apply_file(values: dict, text: str, source: str, state: dict, depth: int = 0) -> None:
@@ -1247,6 +1249,13 @@ def _apply_file(values: dict, text: str, source: str, state: dict, depth: int = 
                 state["save_loaded"] = True
             continue
         if directive in DEPRECATED_FILE_DIRECTIVES and len(args) == 1:
+            continue
+        if directive == "user" and args:
+            from .acl import check_config_user      # ACLAppendUserForLoading
+            problem = check_config_user([a.encode("utf-8", "surrogateescape") for a in args],
+                                        state.setdefault("users", []))
+            if problem:
+                raise ConfigError("%s: %s" % (where, problem))
             continue
         if directive == "include" and len(args) == 1:
             pattern = args[0]
@@ -1283,8 +1292,9 @@ def build_config(cli: Mapping[str, str] | None = None, env: Mapping[str, str] | 
     cfg = Config.defaults()
     if file_path:
         values = dict(cfg._values)
-        _apply_file(values, _read(file_path), file_path, {})
-        cfg = cfg._replace(values)
+        state = {}
+        _apply_file(values, _read(file_path), file_path, state)
+        cfg = Config(MappingProxyType(values), tuple(state.get("users", ())))
     if env:
         from_env = {}
         for p in PARAMS.values():
