@@ -857,6 +857,18 @@ class Acl:
             if pw:
                 self.update_default_password(pw.encode("utf-8", "surrogateescape")
                                              if isinstance(pw, str) else pw)
+            users = getattr(config, "users", ())
+            if users and self.aclfile:
+                raise AclStartupError(
+                    "Configuring Redis with users defined in redis.conf and at the same setting an "
+                    "ACL file path is invalid. This setup is very likely to lead to configuration "
+                    "errors and security holes, please define either an ACL file or declare users "
+                    "directly in your redis.conf, but not both.")
+            if users:
+                try:
+                    self.load_config_users(users)
+                except ValueError as e:
+                    raise AclStartupError("%s. Critical error while loading ACLs. Exiting." % e)
             if self.aclfile:
                 err = self.load(self.aclfile)
                 if err is not None:
@@ -1124,10 +1136,10 @@ class Acl:
                     _kill(self.server, c)
 
     def load_config_users(self, lines):
-        """``user ...`` lines from the config file (ACLAppendUserForLoading + ACLLoadConfiguredUsers).
-        Raises ValueError with Redis's reason on a bad line."""
+        """The config file's users (ACLLoadConfiguredUsers): each line is ``[name, rule...]``
+        with selectors already merged.  Raises ValueError with Redis's reason."""
         for argv in lines:
-            name = argv[1]
+            name = argv[0]
             if has_spaces(name):
                 raise ValueError("Spaces not allowed in ACL usernames")
             u = self.users.get(name)
@@ -1135,16 +1147,43 @@ class Acl:
                 u = self.users[name] = self.new_user(name)
             elif name == b"default":
                 u.apply(b"reset", self.pubsub_default_all)
-            merged, bad = merge_selector_args(argv[2:])
-            if merged is None:
-                raise ValueError("Unmatched parenthesis in acl selector")
-            for op in merged:
+            for op in argv[1:]:
                 try:
                     u.apply(op, self.pubsub_default_all)
                 except AclError as e:
                     raise ValueError("Error loading ACL rule '%s' for the user named '%s': %s" % (
                         op.decode("utf-8", "surrogateescape"), name.decode("utf-8", "surrogateescape"),
                         e.args[0]))
+
+
+def full_arg(args, i):
+    full = [b"user"] + list(args)
+    return full[i].decode("utf-8", "surrogateescape") if i < len(full) else ""
+
+
+def check_config_user(args, users):
+    """ACLAppendUserForLoading for a config file ``user`` line (*args* after ``user``):
+    the error text, or None after appending the line to *users*.  Unknown commands
+    are only reported when the users are loaded, as in Redis."""
+    name = args[0]
+    if any(u[0] == name for u in users):
+        return "Error in user declaration '%s': %s" % (name.decode("utf-8", "surrogateescape"),
+                                                       E_EALREADY)
+    merged, bad = merge_selector_args(args[1:])
+    if merged is None:
+        return "Error in user declaration '%s': %s" % (
+            full_arg(args, bad), "Wrong format")
+    full = [b"user"] + list(args)       # Redis names argv[j] of the whole line (sic)
+    fake = User(b"__fakeuser:0__")
+    for j, op in enumerate(merged):
+        try:
+            fake.apply(op)
+        except AclError as e:
+            if e.args[0] != E_ENOENT:
+                return "Error in user declaration '%s': %s" % (
+                    full[j].decode("utf-8", "surrogateescape"), e.args[0])
+    users.append([name] + merged)
+    return None
 
 
 def _kill(server, c):

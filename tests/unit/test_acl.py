@@ -444,3 +444,34 @@ def test_http_default_user_acl_password():
     assert a.request("GET", "/api/v1/info", token="dpw")[0].code == 200
     assert a.request("GET", "/api/v1/info", token="default:dpw")[0].code == 200
     assert json.loads(a.request("GET", "/api/v1/info", token="x")[1])["error"]
+
+
+# -- users in the config file ----------------------------------------------------------------
+def test_config_file_users(tmp_path):
+    from redislite.config import ConfigError, build_config
+    conf = tmp_path / "redis.conf"
+    conf.write_text("user alice on >pw ~a* &x +@read -get +select|0 (~b +set)\n"
+                    "user default on nopass ~* &* +@all -flushall\n"
+                    "user bob\n")
+    clock = task.Clock()
+    srv = Server(build_config(file_path=str(conf)), clock)
+    admin = connect(srv)
+    assert listing(admin) == [
+        "user alice on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~a* "
+        "resetchannels &x -@all +@read -get +select|0 (~b resetchannels -@all +set)",
+        "user bob off resetchannels -@all",
+        "user default on nopass sanitize-payload ~* &* +@all -flushall"]
+    assert err(admin.call("FLUSHALL")).startswith("NOPERM")
+    conf.write_text("user a on\nuser a off\n")
+    with pytest.raises(ConfigError, match="Duplicate user found"):
+        build_config(file_path=str(conf))
+    conf.write_text("user a on ~*\nuser b on ~* ~x\n")
+    with pytest.raises(ConfigError, match="Error in user declaration 'on': Adding a pattern after"):
+        build_config(file_path=str(conf))
+    conf.write_text("user a on +nosuch\n")     # unknown commands fail at load time, as Redis
+    with pytest.raises(_acl.AclStartupError, match="Unknown command or category name"):
+        Server(build_config(file_path=str(conf)), clock)
+    conf.write_text("user a on\n")
+    (tmp_path / "users.acl").write_text("")
+    with pytest.raises(_acl.AclStartupError, match="but not both"):
+        Server(build_config(file_path=str(conf), cli={"aclfile": str(tmp_path / "users.acl")}), clock)
