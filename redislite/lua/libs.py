@@ -14,6 +14,22 @@ import math
 import struct as _st
 
 _DBL = _st.Struct("<d")
+_INT_MAX = 2 ** 31 - 1
+_U64 = 2 ** 64 - 1
+_NIL = object()     # an argument slot holding nil (not "no value")
+
+
+def _getinteger(raw, little, signed):
+    """struct.c getinteger: a 64-bit accumulator (bytes past 8 shift out) and
+    C's sign extension, whose shift count x86 takes modulo 64."""
+    l = int.from_bytes(raw, "little" if little else "big") & _U64
+    if signed and raw:
+        mask = (_U64 << ((len(raw) * 8 - 1) & 63)) & _U64
+        if l & mask:
+            l |= mask
+        if l >= 1 << 63:
+            l -= 1 << 64
+    return float(l) if abs(l) > (1 << 53) else l
 
 
 class LibError(Exception):
@@ -21,7 +37,9 @@ class LibError(Exception):
 
 
 def _argerror(n, fname, msg):
-    return LibError("bad argument #%d to '%s' (%s)" % (n, fname, msg))
+    e = LibError("bad argument #%d to '%s' (%s)" % (n, fname, msg))
+    e.arg = (n, msg)
+    return e
 
 
 class Libs:
@@ -54,7 +72,13 @@ class Libs:
             try:
                 return fn(*args)
             except LibError as e:
-                raise LuaRaise(message=str(e).encode("utf-8", "surrogateescape"))
+                text = str(e)
+                if getattr(e, "arg", None):
+                    # luaL_argerror names the function as the caller did ('?' under pcall)
+                    name = self.engine.api.c_name()
+                    name = name.decode("utf-8", "surrogateescape") if type(name) is bytes else "?"
+                    text = "bad argument #%d to '%s' (%s)" % (e.arg[0], name, e.arg[1])
+                raise LuaRaise(message=text.encode("utf-8", "surrogateescape"))
             except RecursionError:
                 raise LuaRaise(message=b"stack overflow")
         return call
@@ -149,42 +173,51 @@ class Libs:
     _SIZES = {"b": 1, "B": 1, "h": 2, "H": 2, "l": 8, "L": 8, "T": 8, "i": 4, "I": 4,
               "f": 4, "d": 8, "x": 1, "c": 1, "s": 0}
 
+    @staticmethod
+    def _getnum(fmt, i, default):
+        """getnum: the number at fmt[i:] (or *default*) and the index after it."""
+        if i >= len(fmt) or not 48 <= fmt[i] <= 57:
+            return default, i
+        a = 0
+        while i < len(fmt) and 48 <= fmt[i] <= 57:
+            d = fmt[i] - 48
+            if a > _INT_MAX // 10 or a * 10 > _INT_MAX - d:
+                raise LibError("integral size overflow")
+            a = a * 10 + d
+            i += 1
+        return a, i
+
     def _parse_fmt(self, fmt, fname):
-        """Yield (opt, size, little_endian, align) items of a struct format."""
+        """Yield (opt, size, little_endian, align) for each option of a struct
+        format, as optsize/controloptions read it: control characters are
+        applied here, and anything else unknown is yielded with size 0 (pack
+        and unpack reject it through controloptions; size ignores letters)."""
         i, n = 0, len(fmt)
         little, align = True, 1
         while i < n:
             opt = chr(fmt[i])
             i += 1
-            if opt in " ":
-                continue
-            if opt == ">":
-                little = False
-                continue
-            if opt == "<":
-                little = True
-                continue
-            if opt == "!":
-                j = i
-                while i < n and 48 <= fmt[i] <= 57:
-                    i += 1
-                align = int(fmt[j:i]) if i > j else 8
-                continue
-            if opt == "=":
-                little = True
-                continue
-            if opt not in self._SIZES:
-                raise _argerror(1, fname, "invalid format option '%s'" % opt)
-            size = self._SIZES[opt]
+            size = self._SIZES.get(opt, 0)
             if opt in "iIc":
-                j = i
-                while i < n and 48 <= fmt[i] <= 57:
-                    i += 1
-                if i > j:
-                    size = int(fmt[j:i])
-                if opt in "iI" and size > 32:
+                size, i = self._getnum(fmt, i, 1 if opt == "c" else 4)
+                if opt != "c" and size > 32:
                     raise LibError("integral size %d is larger than limit of 32" % size)
-            yield opt, size, little, align
+            if opt in self._SIZES:
+                yield opt, size, little, align
+            elif opt == " ":
+                continue
+            elif opt == ">":
+                little = False
+            elif opt == "<":
+                little = True
+            elif opt == "!":
+                align, i = self._getnum(fmt, i, 8)
+                if align <= 0 or align & (align - 1):
+                    raise LibError("alignment %d is not a power of 2" % align)
+            elif fname == "size" and opt.isalnum():
+                yield opt, 0, little, align
+            else:
+                raise _argerror(1, fname, "invalid format option '%s'" % opt)
 
     @staticmethod
     def _toalign(length, align, opt, size):
@@ -198,39 +231,46 @@ class Libs:
         fmt = self._string(a[0] if a else None, 1, "pack")
         out = bytearray()
         arg = 1
+        nargs = len(a)
+
+        def take():
+            # b_pack pushes a nil mark after its arguments: the first missing one is nil
+            nonlocal arg
+            if arg < nargs:
+                v = a[arg] if a[arg] is not None else _NIL
+            else:
+                v = _NIL if arg == nargs else None
+            arg += 1
+            return v
+
         for opt, size, little, align in self._parse_fmt(fmt, "pack"):
             out += b"\0" * self._toalign(len(out), align, opt, size)
             if opt == "x":
                 out += b"\0"
             elif opt in "bBhHlLTiI":
-                v = self._number(a[arg] if arg < len(a) else None, arg + 1, "pack")
-                arg += 1
+                v = self._number(take(), arg, "pack")
                 iv = int(v) if not (isinstance(v, float) and (math.isnan(v) or math.isinf(v))) else 0
-                iv &= (1 << (8 * size)) - 1 if size else 0
+                # a 64-bit value, zero-extended past 8 bytes (putinteger)
+                iv &= _U64 if size >= 8 else (1 << (8 * size)) - 1
                 out += iv.to_bytes(size, "little" if little else "big") if size else b""
             elif opt == "f":
-                v = float(self._number(a[arg] if arg < len(a) else None, arg + 1, "pack"))
-                arg += 1
+                v = float(self._number(take(), arg, "pack"))
                 try:
                     out += _st.pack("<f" if little else ">f", v)
                 except OverflowError:
                     out += _st.pack("<f" if little else ">f", math.copysign(math.inf, v))
             elif opt == "d":
-                v = float(self._number(a[arg] if arg < len(a) else None, arg + 1, "pack"))
-                arg += 1
+                v = float(self._number(take(), arg, "pack"))
                 out += _st.pack("<d" if little else ">d", v)
-            elif opt == "c":
-                s = self._string(a[arg] if arg < len(a) else None, arg + 1, "pack")
-                arg += 1
+            elif opt == "c" or opt == "s":
+                sv = self._string(take(), arg, "pack")
                 if size == 0:
-                    size = len(s)
-                if len(s) < size:
-                    raise _argerror(arg, "pack", "string too short")
-                out += s[:size]
-            elif opt == "s":
-                s = self._string(a[arg] if arg < len(a) else None, arg + 1, "pack")
-                arg += 1
-                out += s + b"\0"
+                    size = len(sv)
+                if len(sv) < size:
+                    raise _argerror(arg + 1, "pack", "string too short")
+                out += sv[:size]
+                if opt == "s":
+                    out += b"\0"
         return bytes(out)
 
     def struct_unpack(self, *a):
@@ -238,43 +278,40 @@ class Libs:
         data = self._string(a[1] if len(a) > 1 else None, 2, "unpack")
         pos = 0
         if len(a) > 2 and a[2] is not None:
-            pos = int(self._number(a[2], 3, "unpack")) - 1
-            if pos < 0 or pos > len(data):
-                raise _argerror(3, "unpack", "offset out of bounds")
+            offset = int(self._number(a[2], 3, "unpack"))
+            if offset == 0:
+                raise _argerror(3, "unpack", "offset must be 1 or greater")
+            pos = offset - 1        # negative: a huge size_t in C, "too short" below
         values = []
         ld = len(data)
         for opt, size, little, align in self._parse_fmt(fmt, "unpack"):
-            pos += self._toalign(pos, align, opt, size)
-            if pos + size > ld:
+            if pos >= 0:
+                pos += self._toalign(pos, align, opt, size)
+            if size > ld or pos < 0 or pos > ld - size:
                 raise _argerror(2, "unpack", "data string too short")
             if opt == "x":
-                pos += size
+                pass
             elif opt in "bBhHlLTiI":
-                raw = data[pos:pos + size]
-                v = int.from_bytes(raw, "little" if little else "big", signed=opt.islower()) if size else 0
-                values.append(float(v) if abs(v) > (1 << 53) else v)
-                pos += size
+                values.append(_getinteger(data[pos:pos + size], little, opt.islower()))
             elif opt == "f":
                 values.append(_st.unpack("<f" if little else ">f", data[pos:pos + 4])[0])
-                pos += 4
             elif opt == "d":
                 values.append(_st.unpack("<d" if little else ">d", data[pos:pos + 8])[0])
-                pos += 8
             elif opt == "c":
                 if size == 0:
                     if not values or not isinstance(values[-1], (int, float)):
                         raise LibError("format 'c0' needs a previous size")
                     size = int(values.pop())
-                    if size > ld - pos:
+                    if size < 0 or size > ld or pos > ld - size:
                         raise _argerror(2, "unpack", "data string too short")
                 values.append(data[pos:pos + size])
-                pos += size
             elif opt == "s":
                 e = data.find(b"\0", pos)
                 if e < 0:
                     raise LibError("unfinished string in data")
                 values.append(data[pos:e])
-                pos = e + 1
+                size = e - pos + 1
+            pos += size
         values.append(pos + 1)
         return tuple(values)
 
@@ -282,9 +319,11 @@ class Libs:
         fmt = self._string(a[0] if a else None, 1, "size")
         pos = 0
         for opt, size, little, align in self._parse_fmt(fmt, "size"):
-            if opt == "s" or (opt == "c" and size == 0):
-                raise _argerror(1, "size", "variable-length format")
             pos += self._toalign(pos, align, opt, size)
+            if opt == "s":
+                raise _argerror(1, "size", "option 's' has no fixed size")
+            if opt == "c" and size == 0:
+                raise _argerror(1, "size", "option 'c0' has no fixed size")
             pos += size
         return pos
 
@@ -502,6 +541,12 @@ class Libs:
 def _typename(engine, v):
     if v is None:
         return "no value"
+    if v is _NIL:
+        return "nil"
+    if type(v) is bytes:
+        return "string"
+    if type(v) in (int, float):
+        return "number"
     if type(v) is bool:
         return "boolean"
     if engine.api.is_table(v):
