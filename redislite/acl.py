@@ -601,7 +601,27 @@ def _migrate_keys(argv):
     return [(p, READ | WRITE) for p in range(first, first + num)]
 
 
-_GETKEYS = {"set": _set_keys, "bitfield": _bitfield_keys, "migrate": _migrate_keys}
+def _sort_keys(argv):
+    """sortGetKeys: the sorted key, and the last STORE target (BY/GET patterns are not keys)."""
+    keys = [(1, READ)]
+    store = None
+    skip = {b"limit": 2, b"get": 1, b"by": 1}
+    argc = len(argv)
+    i = 2
+    while i < argc:
+        arg = argv[i].lower()
+        if arg in skip:
+            i += skip[arg]
+        elif arg == b"store" and i + 1 < argc:
+            store = i + 1
+        i += 1
+    if store is not None:
+        keys.append((store, WRITE))
+    return keys
+
+
+_GETKEYS = {"set": _set_keys, "bitfield": _bitfield_keys, "migrate": _migrate_keys,
+            "sort": _sort_keys, "sort_ro": lambda argv: ((1, READ),)}
 
 
 def _no_keys(argv):

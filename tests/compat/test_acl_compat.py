@@ -429,3 +429,57 @@ def test_fuzz_setuser_sequences(acl_pair, rules):
     assert norm_reply(o) == norm_reply(s), (rules, o, s)
     for cmd in _DRY:
         acl_pair.same("ACL", "DRYRUN", "fz", *cmd)
+
+
+# -- hypothesis: what a random user may run, executed for real ---------------------------------
+_KEYS = ["a1", "a2", "b", "k1", "x"]
+_perm_rule = st.one_of(
+    st.builds(lambda p, pat: p + pat, st.sampled_from(["~", "%R~", "%W~", "&"]),
+              st.sampled_from(["a*", "b", "k?", "x", "*"])),
+    st.builds(lambda s, c: s + c, st.sampled_from(["+", "-"]),
+              st.sampled_from(["@read", "@write", "@string", "@list", "@keyspace", "@pubsub", "@scripting",
+                               "get", "set", "del", "eval", "publish", "rename", "lmove", "sort"])),
+    st.sampled_from(["allkeys", "allchannels", "(~b +get)", "(%W~a* +set)", "(&c* +publish)"]),
+)
+_key = st.sampled_from(_KEYS)
+_user_cmd = st.one_of(
+    st.builds(lambda k: ["GET", k], _key),
+    st.builds(lambda k: ["SET", k, "v"], _key),
+    st.builds(lambda k: ["SET", k, "v", "GET"], _key),
+    st.builds(lambda k: ["INCR", k], _key),
+    st.builds(lambda a, b: ["MSET", a, "1", b, "2"], _key, _key),
+    st.builds(lambda a, b: ["MGET", a, b], _key, _key),
+    st.builds(lambda a, b: ["DEL", a, b], _key, _key),
+    st.builds(lambda a, b: ["RENAME", a, b], _key, _key),
+    st.builds(lambda a, b: ["COPY", a, b], _key, _key),
+    st.builds(lambda a, b: ["LMOVE", a, b, "LEFT", "RIGHT"], _key, _key),
+    st.builds(lambda k: ["LPUSH", k, "1"], _key),
+    st.builds(lambda a, b: ["SORT", a, "STORE", b], _key, _key),
+    st.builds(lambda a, b: ["ZUNIONSTORE", a, "1", b], _key, _key),
+    st.builds(lambda k: ["EXISTS", k], _key),
+    st.builds(lambda k: ["TYPE", k], _key),
+    st.builds(lambda k: ["BITFIELD", k, "GET", "u8", "0"], _key),
+    st.builds(lambda c: ["PUBLISH", c, "m"], st.sampled_from(["c1", "x", "b"])),
+    st.builds(lambda k: ["EVAL", "return redis.pcall('get', KEYS[1])", "1", k], _key),
+    st.builds(lambda k: ["EVAL", "return redis.pcall('set', KEYS[1], 'v')", "1", k], _key),
+    st.builds(lambda k: ["EVAL", "return redis.acl_check_cmd('set', KEYS[1], 'v')", "1", k], _key),
+    st.just(["PING"]),
+)
+
+
+@settings(max_examples=int(os.environ.get("ACL_FUZZ_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rules=st.lists(_perm_rule, min_size=1, max_size=6),
+       cmds=st.lists(_user_cmd, min_size=1, max_size=10))
+def test_fuzz_user_commands(acl_pair, rules, cmds):
+    for c in (acl_pair.oracle, acl_pair.subject):
+        c.call("FLUSHALL")
+        c.call("ACL", "DELUSER", "fu")
+    acl_pair.same("ACL", "SETUSER", "fu", "on", "nopass", *rules)
+    user = getattr(acl_pair, "fuzz_user", None)
+    if user is None:
+        user = acl_pair.fuzz_user = more(acl_pair)
+    user.same("AUTH", "fu", "x")
+    for cmd in cmds:
+        user.same(*cmd)
+    user.same("AUTH", "default", "x")
