@@ -275,8 +275,11 @@ def _sort_generic(client, argv, readonly):
         elif arg == b"by" and left >= 1:
             sortby = argv[j + 1]
             dontsort = b"*" not in _cstr(bytes(sortby))
+            if not dontsort:
+                _acl_full_keys(client, argv, "BY")
             j += 1
         elif arg == b"get" and left >= 1:
+            _acl_full_keys(client, argv, "GET")
             gets.append(_Pattern(argv[j + 1]))
             j += 1
         else:
@@ -429,6 +432,15 @@ def _op_store(ks, args):
         ks.notify("g", "del", key)
         ks.shard.emit(ks.index, argv)
     return 0
+
+
+def _acl_full_keys(client, argv, option):
+    """A restricted ACL user needs read access to every key for BY/GET patterns (Redis 7.0)."""
+    user = getattr(client, "acl_user", None)
+    if user is not None:
+        from ..acl import lookup_argv
+        if not user.full_key_access(lookup_argv(argv), argv):
+            raise ReplyError("ERR %s option of SORT denied due to insufficient ACL permissions." % option)
 
 
 @command("sort")
