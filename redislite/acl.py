@@ -815,6 +815,16 @@ class User:
                 relevant, last_idx = reason, idx
         return relevant, last_idx
 
+    def full_key_access(self, spec, argv):
+        """ACLUserCheckCmdWithUnrestrictedKeyAccess(..., CMD_KEY_ACCESS): a selector that
+        may run the command and read every key (SORT's BY and GET patterns)."""
+        cache = [None]
+        for sel in self.selectors:
+            if sel.check(spec, argv, cache)[0] == OK and (
+                    sel.allkeys or any(p[0] == b"*" and p[1] & READ for p in sel.patterns)):
+                return True
+        return False
+
     def channel_ok(self, channel, is_pattern):
         for sel in self.selectors:
             if sel.allchannels or channel_ok(sel.channels, channel, is_pattern):

@@ -483,3 +483,13 @@ def test_fuzz_user_commands(acl_pair, rules, cmds):
     for cmd in cmds:
         user.same(*cmd)
     user.same("AUTH", "default", "x")
+
+
+def test_sort_by_get_patterns_need_full_read_access(acl_pair):
+    acl_pair.same("ACL", "SETUSER", "so", "on", "nopass", "~k*", "+sort", "(%W~* +sort)")
+    acl_pair.same("ACL", "SETUSER", "so2", "on", "nopass", "~k*", "%R~*", "+sort")
+    user = more(acl_pair)
+    for cmd in (("AUTH", "so", "x"), ("SORT", "k", "BY", "w*"), ("SORT", "k", "BY", "nosort"),
+                ("SORT", "k", "GET", "#"), ("SORT", "k", "GET", "#", "BY", "x*"), ("AUTH", "so2", "x"),
+                ("SORT", "k", "GET", "#", "BY", "x*")):
+        user.same(*cmd)

@@ -475,3 +475,14 @@ def test_config_file_users(tmp_path):
     (tmp_path / "users.acl").write_text("")
     with pytest.raises(_acl.AclStartupError, match="but not both"):
         Server(build_config(file_path=str(conf), cli={"aclfile": str(tmp_path / "users.acl")}), clock)
+
+
+def test_sort_by_and_get_need_every_key_readable(srv, admin):
+    c = user_client(srv, admin, "~k*", "+sort", "(%W~* +sort)")
+    assert c.call("SORT", "k", "BY", "nosort") == []
+    assert err(c.call("SORT", "k", "BY", "w*")) == \
+        "ERR BY option of SORT denied due to insufficient ACL permissions."
+    assert err(c.call("SORT", "k", "GET", "#", "BY", "x*")) == \
+        "ERR GET option of SORT denied due to insufficient ACL permissions."
+    d = user_client(srv, admin, "~k*", "%R~*", "+sort", name="u2")
+    assert d.call("SORT", "k", "GET", "#", "BY", "x*") == []
