@@ -239,3 +239,49 @@ def normal_output_threshold(config):
             sizes = [x for x in (hard, soft) if x]
             return min(sizes) if sizes else None
     return None
+
+
+# -- maxclients and the open files limit ----------------------------------------------------------------
+#: File descriptors Redis keeps for itself beyond maxclients (CONFIG_MIN_RESERVED_FDS).
+RESERVED_FDS = 32
+
+
+def adjust_open_files_limit(maxclients):
+    """Redis's adjustOpenFilesLimit at start: raise RLIMIT_NOFILE to maxclients + 32
+    (or as close as the OS allows, 16 at a time); when it stays lower, maxclients
+    becomes the limit - 32.  Returns ``(maxclients, warnings)``."""
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError) as e:
+        return 1024 - RESERVED_FDS, [
+            "Unable to obtain the current NOFILE limit (%s), assuming 1024 and setting the max "
+            "clients configuration accordingly." % e]
+    want = maxclients + RESERVED_FDS
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return maxclients, []
+    best, error = want, None
+    while best > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (best, best))
+            break
+        except (OSError, ValueError) as e:
+            error = e
+            if best < 16:
+                best = soft
+                break
+            best -= 16
+    best = max(best, soft)
+    if best >= want:
+        return maxclients, ["Increased maximum number of open files to %d (it was originally set "
+                            "to %d)." % (best, soft)]
+    if best <= RESERVED_FDS:
+        raise SystemExit("Your current 'ulimit -n' of %d is not enough for the server to start. "
+                         "Please increase your open file limit to at least %d. Exiting."
+                         % (soft, want))
+    reason = getattr(error, "strerror", None) or str(error)
+    return best - RESERVED_FDS, [
+        "You requested maxclients of %d requiring at least %d max file descriptors." % (maxclients, want),
+        "Server can't set maximum open files to %d because of OS error: %s." % (want, reason),
+        "Current maximum open files is %d. maxclients has been reduced to %d to compensate for low "
+        "ulimit. If you need higher maxclients increase 'ulimit -n'." % (best, best - RESERVED_FDS)]

@@ -18,7 +18,9 @@ from .replication.state import ReplicationState
 from .actors.router import Router
 from .actors.shard import Shard
 from .storage import eviction
+from . import clientlimits
 from .clientlimits import Pause, normal_output_threshold, timeout_exempt
+from .observability import logging as _logging
 from . import notifications
 
 #: Python process baseline counted in used_memory (Redis reports ~0.9 MB empty).
@@ -143,6 +145,14 @@ class Server:
             self.repl_master.config_changed(config)   # backlog size, output limits, min-replicas
 
     def start(self):
+        maxclients, notes = clientlimits.adjust_open_files_limit(self.maxclients)
+        reduced = maxclients != self.maxclients
+        if reduced:
+            # Redis's adjustOpenFilesLimit: CONFIG GET maxclients shows the reduced value.
+            self.config = self.config.with_changes({"maxclients": str(maxclients)})
+            self.maxclients = maxclients
+        for note in notes:
+            _logging.event("server.maxclients", level="warning" if reduced else "info", message=note)
         for shard in self.shards:
             shard.start()
         if self._cron is None:

@@ -253,3 +253,56 @@ def test_normal_output_threshold(server):
     assert server.obuf_normal_at == 1024 * 1024
     server.apply_config(cfg.with_changes({"client-output-buffer-limit": "normal 2mb 0 0"}))
     assert server.obuf_normal_at == 2 * 1024 * 1024
+
+
+# -- maxclients and RLIMIT_NOFILE (adjustOpenFilesLimit) ------------------------------------------------
+class FakeLimits:
+    """resource.getrlimit/setrlimit for RLIMIT_NOFILE with an OS ceiling."""
+
+    def __init__(self, soft, ceiling):
+        self.soft, self.ceiling = soft, ceiling
+        self.tries = []
+
+    def getrlimit(self, which):
+        return self.soft, self.soft
+
+    def setrlimit(self, which, limits):
+        self.tries.append(limits[0])
+        if limits[0] > self.ceiling:
+            raise ValueError("not allowed to raise maximum limit")
+        self.soft = limits[0]
+
+
+def test_open_files_limit_is_raised_for_maxclients(monkeypatch):
+    import resource
+    fake = FakeLimits(1024, 1 << 20)
+    monkeypatch.setattr(resource, "getrlimit", fake.getrlimit)
+    monkeypatch.setattr(resource, "setrlimit", fake.setrlimit)
+    maxclients, notes = clientlimits.adjust_open_files_limit(10000)
+    assert maxclients == 10000 and fake.soft == 10032
+    assert notes == ["Increased maximum number of open files to 10032 (it was originally set to 1024)."]
+
+
+def test_maxclients_is_reduced_to_what_the_os_allows(monkeypatch, server):
+    import resource
+    fake = FakeLimits(256, 256)
+    monkeypatch.setattr(resource, "getrlimit", fake.getrlimit)
+    monkeypatch.setattr(resource, "setrlimit", fake.setrlimit)
+    maxclients, notes = clientlimits.adjust_open_files_limit(10000)
+    assert maxclients == 224                                   # as redis-server 7.0.15 under ulimit -n 256
+    assert fake.tries[:3] == [10032, 10016, 10000] and fake.tries[-1] > 256
+    assert notes[-1].startswith("Current maximum open files is 256. maxclients has been reduced to 224")
+    server.start()
+    try:
+        assert server.maxclients == 224 and server.config["maxclients"] == 224
+    finally:
+        server.stop()
+
+
+def test_a_limit_too_small_to_start(monkeypatch):
+    import resource
+    fake = FakeLimits(20, 20)
+    monkeypatch.setattr(resource, "getrlimit", fake.getrlimit)
+    monkeypatch.setattr(resource, "setrlimit", fake.setrlimit)
+    with pytest.raises(SystemExit, match="is not enough for the server to start"):
+        clientlimits.adjust_open_files_limit(10000)
