@@ -33,7 +33,12 @@ def _getinteger(raw, little, signed):
 
 
 class LibError(Exception):
-    pass
+    """A library error; ``bare`` ones are raised without the user's position
+    (a Lua runtime error inside a C function, e.g. "table index is nil")."""
+
+    def __init__(self, message, bare=False):
+        Exception.__init__(self, message)
+        self.bare = bare
 
 
 def _argerror(n, fname, msg):
@@ -78,9 +83,12 @@ class Libs:
                     name = self.engine.api.c_name()
                     name = name.decode("utf-8", "surrogateescape") if type(name) is bytes else "?"
                     text = "bad argument #%d to '%s' (%s)" % (e.arg[0], name, e.arg[1])
-                raise LuaRaise(message=text.encode("utf-8", "surrogateescape"))
+                text = text.encode("utf-8", "surrogateescape")
+                if e.bare:
+                    raise LuaRaise(message=text, bare=True)
+                raise self.engine.c_error(text)
             except RecursionError:
-                raise LuaRaise(message=b"stack overflow")
+                raise self.engine.c_error(b"stack overflow")
         return call
 
     def callables(self):
@@ -432,7 +440,7 @@ class Libs:
             self._mp_encode(k, out, level + 1)
             self._mp_encode(v, out, level + 1)
 
-    def _unpack_full(self, data, limit, offset):
+    def _unpack_full(self, data, limit, offset, nargs):
         data = self._string(data, 1, "unpack")
         decode_all = not limit and not offset
         if offset < 0 or limit < 0:
@@ -445,7 +453,8 @@ class Libs:
         values = []
         cnt = 0
         while pos < len(data) and cnt < limit:
-            v, pos = self._mp_decode(data, pos)
+            # the arguments and the values decoded so far sit on the Lua stack
+            v, pos = self._mp_decode(data, pos, nargs + cnt)
             values.append(v)
             cnt += 1
         if not decode_all:
@@ -453,89 +462,124 @@ class Libs:
         return tuple(values)
 
     def msgpack_unpack(self, *a):
-        return self._unpack_full(a[0] if a else None, 0, 0)
+        return self._unpack_full(a[0] if a else None, 0, 0, len(a))
 
     def msgpack_unpack_one(self, *a):
         offset = int(self._number(a[1], 2, "unpack_one")) if len(a) > 1 and a[1] is not None else 0
-        return self._unpack_full(a[0] if a else None, 1, offset)
+        return self._unpack_full(a[0] if a else None, 1, offset, 1)   # extra arguments are popped
 
     def msgpack_unpack_limit(self, *a):
         limit = int(self._number(a[1] if len(a) > 1 else None, 2, "unpack_limit"))
         offset = int(self._number(a[2], 3, "unpack_limit")) if len(a) > 2 and a[2] is not None else 0
-        return self._unpack_full(a[0] if a else None, limit, offset)
+        return self._unpack_full(a[0] if a else None, limit, offset, 1)
 
     def _need(self, data, pos, n):
         if pos + n > len(data):
             raise LibError("Missing bytes in input.")
 
-    def _mp_decode(self, data, pos):
+    def _mp_decode(self, data, pos, top):
+        """mp_decode_to_lua_type for the value at *pos*, with *top* values
+        already on the Lua stack; nested arrays and maps are decoded with an
+        explicit stack, and Redis's stack checks are applied by slot count:
+        every value needs one free slot (LUAI_MAXCSTACK 8000), and an array
+        one more after its table is pushed."""
+        frames = []     # [table, is_map, left, next_index, key, key_done, table_slot]
+        new_table = self.engine.runtime.table
+        while True:
+            if top + 1 > _LUA_MAXCSTACK:
+                raise LibError("stack overflow (too many return values at once; "
+                               "use unpack_one or unpack_limit instead.)")
+            v, pos, n, is_map = self._mp_scalar(data, pos)
+            if n is not None:
+                slot = top + 1
+                if not is_map and slot + 1 > _LUA_MAXCSTACK:
+                    raise LibError("stack overflow (in function mp_decode_to_lua_array)")
+                v = new_table()
+                if n:
+                    frames.append([v, is_map, n, 1, None, False, slot])
+                    top = slot if is_map else slot + 1
+                    continue
+            while True:     # hand v to the enclosing table
+                if not frames:
+                    return v, pos
+                fr = frames[-1]
+                t = fr[0]
+                if fr[1]:
+                    if not fr[5]:
+                        fr[4], fr[5] = v, True
+                        top = fr[6] + 1
+                        break
+                    k = fr[4]
+                    fr[5] = False
+                    if k is None:
+                        raise LibError("table index is nil", bare=True)
+                    if k != k:
+                        raise LibError("table index is NaN", bare=True)
+                    t[k] = v
+                else:
+                    t[fr[3]] = v
+                    fr[3] += 1
+                fr[2] -= 1
+                if fr[2]:
+                    top = fr[6] if fr[1] else fr[6] + 1
+                    break
+                frames.pop()
+                v = t
+
+    def _mp_scalar(self, data, pos):
+        """One msgpack item: (value, pos, None, False), or (None, pos, count, is_map)
+        for an array or map header (lua_cmsgpack 0.4.0: no bin or ext types)."""
         self._need(data, pos, 1)
         c = data[pos]
         pos += 1
         if c <= 0x7F:
-            return c, pos
+            return c, pos, None, False
         if c >= 0xE0:
-            return c - 256, pos
+            return c - 256, pos, None, False
         if 0xA0 <= c <= 0xBF:
-            return self._raw(data, pos, c & 0x1F)
+            return self._raw(data, pos, c & 0x1F) + (None, False)
         if 0x90 <= c <= 0x9F:
-            return self._array(data, pos, c & 0x0F)
+            return None, pos, c & 0x0F, False
         if 0x80 <= c <= 0x8F:
-            return self._map(data, pos, c & 0x0F)
+            return None, pos, c & 0x0F, True
         if c == 0xC0:
-            return None, pos
+            return None, pos, None, False
         if c == 0xC2:
-            return False, pos
+            return False, pos, None, False
         if c == 0xC3:
-            return True, pos
+            return True, pos, None, False
         if c == 0xCA:
             self._need(data, pos, 4)
-            return _st.unpack(">f", data[pos:pos + 4])[0], pos + 4
+            return _st.unpack(">f", data[pos:pos + 4])[0], pos + 4, None, False
         if c == 0xCB:
             self._need(data, pos, 8)
-            return _st.unpack(">d", data[pos:pos + 8])[0], pos + 8
-        ints = {0xCC: (1, False), 0xCD: (2, False), 0xCE: (4, False), 0xCF: (8, False),
-                0xD0: (1, True), 0xD1: (2, True), 0xD2: (4, True), 0xD3: (8, True)}
-        if c in ints:
-            n, signed = ints[c]
+            return _st.unpack(">d", data[pos:pos + 8])[0], pos + 8, None, False
+        ints = _MP_INTS.get(c)
+        if ints is not None:
+            n, signed = ints
             self._need(data, pos, n)
             v = int.from_bytes(data[pos:pos + n], "big", signed=signed)
-            return (float(v) if abs(v) > (1 << 53) else v), pos + n
-        lens = {0xD9: 1, 0xDA: 2, 0xDB: 4, 0xC4: 1, 0xC5: 2, 0xC6: 4}
-        if c in lens:
-            n = lens[c]
+            return (float(v) if abs(v) > (1 << 53) else v), pos + n, None, False
+        n = _MP_STR_LEN.get(c)
+        if n is not None:
             self._need(data, pos, n)
-            return self._raw(data, pos + n, int.from_bytes(data[pos:pos + n], "big"))
-        if c in (0xDC, 0xDD):
-            n = 2 if c == 0xDC else 4
+            return self._raw(data, pos + n, int.from_bytes(data[pos:pos + n], "big")) + (None, False)
+        if c in (0xDC, 0xDD, 0xDE, 0xDF):
+            n = 2 if c in (0xDC, 0xDE) else 4
             self._need(data, pos, n)
-            return self._array(data, pos + n, int.from_bytes(data[pos:pos + n], "big"))
-        if c in (0xDE, 0xDF):
-            n = 2 if c == 0xDE else 4
-            self._need(data, pos, n)
-            return self._map(data, pos + n, int.from_bytes(data[pos:pos + n], "big"))
+            return None, pos + n, int.from_bytes(data[pos:pos + n], "big"), c >= 0xDE
         raise LibError("Bad data format in input.")
 
     def _raw(self, data, pos, n):
         self._need(data, pos, n)
         return data[pos:pos + n], pos + n
 
-    def _array(self, data, pos, n):
-        t = self.engine.runtime.table()
-        for j in range(n):
-            v, pos = self._mp_decode(data, pos)
-            t[j + 1] = v
-        return t, pos
 
-    def _map(self, data, pos, n):
-        t = self.engine.runtime.table()
-        for _ in range(n):
-            k, pos = self._mp_decode(data, pos)
-            v, pos = self._mp_decode(data, pos)
-            if k is None:
-                raise LibError("table index is nil")
-            t[k] = v
-        return t, pos
+_LUA_MAXCSTACK = 8000
+#: uint 64 (0xcf) is read as a signed 64-bit integer, as Redis's cmsgpack does
+_MP_INTS = {0xCC: (1, False), 0xCD: (2, False), 0xCE: (4, False), 0xCF: (8, True),
+            0xD0: (1, True), 0xD1: (2, True), 0xD2: (4, True), 0xD3: (8, True)}
+_MP_STR_LEN = {0xD9: 1, 0xDA: 2, 0xDB: 4}
 
 
 def _typename(engine, v):

@@ -92,7 +92,7 @@ class _Api:
     def __init__(self, table):
         for key in ("new_eval_env", "new_function_env", "compile", "run", "run_function", "run_load", "reset_hook",
                     "error_table", "is_function", "is_table", "is_null", "lua_is_number", "to_number",
-                    "tostring", "objlen", "c_name"):
+                    "tostring", "objlen", "c_name", "c_where"):
             setattr(self, key, table[key.encode()])
         self.ERRMARK = table[b"ERRMARK"]
         self.null = table[b"null"]
@@ -313,9 +313,15 @@ class Engine:
         def call(*args):
             r = fn(*args)
             if type(r) is tuple and len(r) == 2 and r[0] is None:
-                raise LuaRaise(message=r[1])
+                raise self.c_error(r[1])
             return r
         return call
+
+    def c_error(self, message):
+        """luaL_error from a C function (a Python callable): the message gets
+        its caller's position now, as luaL_where(L, 1) does, so it is right
+        under pcall too."""
+        return LuaRaise(message=self.api.c_where() + message, bare=True)
 
     def _make_cf(self, fn):
         """A Python trampoline (a C function to Lua) around a Lua function that
@@ -326,7 +332,9 @@ class Engine:
             status = r[0]
             if status == b"ok":
                 return r[1:]
-            raise LuaRaise(message=r[1], bare=status == b"bare")
+            if status == b"bare":
+                raise LuaRaise(message=r[1], bare=True)
+            raise self.c_error(r[1])
         return call
 
     def _wrap_register(self, register):

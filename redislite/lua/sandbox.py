@@ -738,6 +738,15 @@ function API.lua_is_number(v) return tonumber_(v) ~= nil end
 function API.to_number(v) return tonumber_(v) end
 function API.tostring(v) return tostring_(v) end
 function API.objlen(t) return #t end
+-- called by a Python library function: luaL_where(L, 1), the position of its
+-- caller if that is a Lua function ("" under pcall)
+function API.c_where()
+  local i = getinfo(3, "Sl")
+  if i and i.what ~= "C" and i.currentline and i.currentline > 0 then
+    return i.short_src .. ":" .. i.currentline .. ": "
+  end
+  return ""
+end
 -- called by a Python library function: the name Lua called it by ('?' under pcall)
 function API.c_name()
   local i = getinfo(2, "n")
