@@ -68,8 +68,23 @@ def config_set(client, argv):
     server = client.server
     new = _config_set(server.config, pairs, local_client=_is_local(client),
                       loading=bool(server.loading))
+    if new["maxclients"] > server.maxclients:
+        check_maxclients(new["maxclients"])
     server.apply_config(new)
     return OK
+
+
+def check_maxclients(maxclients):
+    """Redis's updateMaxclients: the open files limit must allow the new maxclients."""
+    from ..clientlimits import adjust_open_files_limit
+    from ..config import SET_FAILED
+    try:
+        allowed, _notes = adjust_open_files_limit(maxclients)
+    except SystemExit:          # only possible if the limit shrank under us
+        allowed = 0
+    if allowed != maxclients:
+        raise ReplyError(SET_FAILED % ("maxclients", "The operating system is not able to handle "
+                                       "the specified number of clients, try with %d" % allowed))
 
 
 def reset_stats(server):

@@ -306,3 +306,17 @@ def test_a_limit_too_small_to_start(monkeypatch):
     monkeypatch.setattr(resource, "setrlimit", fake.setrlimit)
     with pytest.raises(SystemExit, match="is not enough for the server to start"):
         clientlimits.adjust_open_files_limit(10000)
+
+
+def test_config_set_maxclients_beyond_the_os_limit(monkeypatch, server):
+    import resource
+    fake = FakeLimits(256, 256)
+    monkeypatch.setattr(resource, "getrlimit", fake.getrlimit)
+    monkeypatch.setattr(resource, "setrlimit", fake.setrlimit)
+    admin, ta = connect(server)
+    assert send(admin, ta, "CONFIG", "SET", "maxclients", "100") == b"+OK\r\n"
+    assert send(admin, ta, "CONFIG", "SET", "maxclients", "1000") == (
+        b"-ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system "
+        b"is not able to handle the specified number of clients, try with 224\r\n")
+    assert server.maxclients == 100
+    assert send(admin, ta, "CONFIG", "SET", "maxclients", "224") == b"+OK\r\n"
