@@ -6,10 +6,11 @@
   was served: from reactor_tuning's ``BEFORE_POLL`` hook (Redis's
   ``beforeSleep``) when the lean poll is installed, else a ``callLater(0)``
   (which cost an extra loop iteration per turn: ~10% of SET throughput).
-  ``appendfsync always`` holds the replies of that turn (``server.before_reply``)
-  until the write *and* the fsync are done: one group commit per turn, on the
-  reactor thread, as Redis does.  ``everysec`` fsyncs on a worker thread at most
-  once a second; ``no`` leaves it to the kernel.
+  The replies of a turn that wrote are held (``server.before_reply``) until the
+  buffer is written, so no write is acknowledged before the kernel has it (Redis's
+  beforeSleep order); under ``appendfsync always`` also until the fsync is done:
+  one group commit per turn, on the reactor thread, as Redis does.  ``everysec``
+  fsyncs on a worker thread at most once a second; ``no`` leaves it to the kernel.
 * **Snapshots and rewrites fork** (the Redis way): the child walks its
   copy-on-write image of the keyspaces, which is a point-in-time view by
   construction (the fork happens between two reactor turns, so no command is
@@ -33,6 +34,7 @@ import time
 
 from twisted.logger import Logger
 
+from .. import reactor_tuning
 from ..errors import ReplyError
 from . import aof as _aof
 from . import diskio
@@ -188,7 +190,8 @@ class Persistence:
             self.flush()
 
     def before_reply(self, client, payload):
-        """``appendfsync always``: hold replies of this turn until the AOF is on disk."""
+        """Hold the replies of a turn that wrote until its AOF buffer is written (and
+        fsynced under ``appendfsync always``): one group write per turn."""
         if not self.buf and not self.held:
             return False
         if client.closing:
@@ -209,7 +212,8 @@ class Persistence:
             try:
                 diskio.write_all(self.aof_fd, data, self.aof_incr_path)
             except OSError as e:
-                self._write_failed(e, data)
+                self._write_failed(e, data)     # exits under appendfsync always
+                self._release_held()            # everysec/no: Redis answers anyway
                 return
             self.buf = []
             self.aof_incr_size += len(data)
@@ -232,11 +236,27 @@ class Persistence:
             elif policy == "everysec":
                 self._maybe_bg_fsync()
         if self.held:
-            held, self.held = self.held, []
-            for client, payload in held:
-                t = client.transport
-                if t is not None and not client.closing:
-                    t.write(payload)
+            self._release_held()
+
+    def _release_held(self):
+        """Send the replies held for this turn, in order, now that the AOF has them."""
+        held, self.held = self.held, []
+        direct = []
+        for client, payload in held:
+            t = client.transport
+            if t is None or client.closing:
+                continue
+            if getattr(client, "_direct", False) and not t.disconnecting:
+                # as protocol.py's held replies: into the transport's buffer, then one
+                # send() per client below (t.write would wait for another epoll round)
+                if not t._tempDataLen:
+                    direct.append(client)
+                t._tempDataBuffer.append(payload)
+                t._tempDataLen += len(payload)
+            else:
+                t.write(payload)
+        if direct:
+            reactor_tuning.flush(direct)
 
     def _write_failed(self, e, data):
         """Redis's flushAppendOnlyFile error path: undo a partial write, keep the data, retry."""
@@ -330,8 +350,13 @@ class Persistence:
             self.server.write_error = err
 
     def _apply_fsync_policy(self):
-        always = self.aof_on and self.config["appendfsync"] == "always"
-        self.server.before_reply = self.before_reply if always else None
+        # Replies to a turn's writes wait for the AOF write (and, under ``always``, the
+        # fsync), as in Redis, whose beforeSleep writes the AOF before any reply: a
+        # process killed right after answering has the write in the kernel's page
+        # cache under every policy.  (Replies used to leave at once under everysec/no,
+        # so a kill -9 could lose an acknowledged write; a backup copied under load
+        # missed some.)
+        self.server.before_reply = self.before_reply if self.aof_on else None
 
     # ---------------------------------------------------------------------------------
     # AOF: files
