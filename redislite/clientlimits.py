@@ -81,7 +81,23 @@ def timeout_exempt(client):
     return bool(client.channels or client.patterns or client.shard_channels)
 
 
-# -- output buffer limits for normal clients ------------------------------------------------
+# -- output buffer limits ----------------------------------------------------------------------
+def output_limit_reached(used, limits, soft_since, now):
+    """Redis's checkClientOutputBufferLimits for one client: *used* bytes queued,
+    *limits* ``(hard, soft, seconds)``, *soft_since* when it first passed the soft
+    limit (None if it is under).  Returns ``(over, soft_since)``: over the hard
+    limit, or over the soft one for more than its seconds; the soft clock starts
+    the first time it is passed and stops once the client is back under it."""
+    hard, soft, seconds = limits
+    if hard and used >= hard:
+        return True, soft_since
+    if soft and used >= soft:
+        if soft_since is None:
+            return False, now
+        return now - soft_since > seconds, soft_since
+    return False, None
+
+
 #: The master link gets no replies; replicas' limits are replication/master.py's.
 _OWN_LIMITS = frozenset(("master", "replica", "slave"))
 

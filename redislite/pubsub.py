@@ -38,6 +38,7 @@ subscriber that never reads costs bounded memory and the publisher never
 waits for it.
 """
 
+from .clientlimits import output_limit_reached
 from .glob import compile_pattern
 from .reactor_tuning import flush as send_buffers
 from .resp.encoder import Raw, encode
@@ -346,19 +347,14 @@ class Hub:
                 client.obuf_soft_since = None
                 self._soft.pop(client, None)
             return False
-        hard, soft, seconds = limits
-        over = hard and pending >= hard
-        if not over and soft and pending >= soft:
-            now = self.server.reactor.seconds()
-            since = getattr(client, "obuf_soft_since", None)
+        before = getattr(client, "obuf_soft_since", None)
+        over, since = output_limit_reached(pending, limits, before, self.server.reactor.seconds())
+        if since is not before:
+            client.obuf_soft_since = since
             if since is None:
-                client.obuf_soft_since = now
+                self._soft.pop(client, None)
+            else:
                 self._soft[client] = None
-            elif now - since > seconds:
-                over = True
-        elif not over and getattr(client, "obuf_soft_since", None) is not None:
-            client.obuf_soft_since = None
-            self._soft.pop(client, None)
         if over:
             self.kill_for_output_limit(client)
             return True

@@ -47,6 +47,7 @@ from twisted.logger import Logger
 
 from .. import blocking, errors
 from ..commands.args import to_int
+from ..clientlimits import output_limit_reached
 from ..errors import ReplyError
 from ..persistence import diskio
 from ..persistence import rdb as _rdb
@@ -454,19 +455,11 @@ class ReplicationMaster:
 
     def check_limit(self, r):
         """Redis's checkClientOutputBufferLimits for the replica class; True when dropped."""
-        hard, soft, secs = self.obuf_limits
+        hard, soft, _secs = self.obuf_limits
         if not hard and not soft:
             return False
-        used = self.pending_bytes(r)
-        over = bool(hard and used >= hard)
-        if not over and soft and used >= soft:
-            now = self.reactor.seconds()
-            if r.soft_since is None:
-                r.soft_since = now
-            elif now - r.soft_since > secs:
-                over = True
-        elif not over:
-            r.soft_since = None
+        over, r.soft_since = output_limit_reached(self.pending_bytes(r), self.obuf_limits, r.soft_since,
+                                                  self.reactor.seconds())
         if over:
             log.warn("Client {name} scheduled to be closed ASAP for overcoming of output buffer "
                      "limits.", name=r.name())
