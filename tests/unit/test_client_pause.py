@@ -320,3 +320,15 @@ def test_config_set_maxclients_beyond_the_os_limit(monkeypatch, server):
         b"is not able to handle the specified number of clients, try with 224\r\n")
     assert server.maxclients == 100
     assert send(admin, ta, "CONFIG", "SET", "maxclients", "224") == b"+OK\r\n"
+
+
+# -- the one output-limit decision (normal, pubsub and replica classes) -------------------------------
+def test_output_limit_reached_hard_and_soft():
+    reached = clientlimits.output_limit_reached
+    assert reached(100, (100, 0, 0), None, 0.0) == (True, None)
+    assert reached(99, (100, 0, 0), None, 0.0) == (False, None)
+    assert reached(60, (100, 50, 2), None, 10.0) == (False, 10.0)       # the soft clock starts
+    assert reached(60, (100, 50, 2), 10.0, 12.0) == (False, 10.0)       # not past its seconds yet
+    assert reached(60, (100, 50, 2), 10.0, 12.5) == (True, 10.0)
+    assert reached(40, (100, 50, 2), 10.0, 13.0) == (False, None)       # back under: the clock stops
+    assert reached(10 ** 9, (0, 0, 0), None, 0.0) == (False, None)
