@@ -72,6 +72,19 @@ def set_keepalive(sock, interval):
     return True
 
 
+def transport_socket(transport):
+    """The TCP socket under a transport: the transport's own (plain TCP) or the
+    one under a TLS wrapper (TLSMemoryBIOProtocol's ``transport``)."""
+    for _ in range(3):
+        if transport is None:
+            return None
+        sock = getattr(transport, "socket", None)
+        if sock is not None:
+            return sock
+        transport = getattr(transport, "transport", None)
+    return None
+
+
 # -- idle timeout ------------------------------------------------------------------------
 def timeout_exempt(client):
     """Clients the idle ``timeout`` never closes (Redis: replicas and monitors,

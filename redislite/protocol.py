@@ -306,7 +306,7 @@ class RedisProtocol(Protocol, Client):
             return
         keepalive = server.config["tcp-keepalive"]
         if keepalive:
-            clientlimits.set_keepalive(getattr(self.transport, "socket", None), keepalive)
+            clientlimits.set_keepalive(clientlimits.transport_socket(self.transport), keepalive)
         server.add_client(self)
         if self._direct:
             self._send = self.transport.socket.send

@@ -332,3 +332,14 @@ def test_output_limit_reached_hard_and_soft():
     assert reached(60, (100, 50, 2), 10.0, 12.5) == (True, 10.0)
     assert reached(40, (100, 50, 2), 10.0, 13.0) == (False, None)       # back under: the clock stops
     assert reached(10 ** 9, (0, 0, 0), None, 0.0) == (False, None)
+
+
+def test_keepalive_reaches_the_socket_under_tls():
+    class Tcp:
+        socket = object()
+
+    class Tls:
+        transport = Tcp()
+    assert clientlimits.transport_socket(Tcp()) is Tcp.socket
+    assert clientlimits.transport_socket(Tls()) is Tcp.socket
+    assert clientlimits.transport_socket(StringTransport()) is None
