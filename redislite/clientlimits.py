@@ -9,7 +9,8 @@ output-buffer limits and CLIENT PAUSE, as Redis 7.0 does them.
   connection from 127.0.0.2 is refused too, Redis compares the address text).
   RedisLite's default bind is loopback, so this only matters when an operator
   binds another interface.
-* **Keepalive** (anetKeepAlive): SO_KEEPALIVE, TCP_KEEPIDLE = interval,
+* **Socket options** (createClient): TCP_NODELAY on every client; keepalive
+  (anetKeepAlive): SO_KEEPALIVE, TCP_KEEPIDLE = interval,
   TCP_KEEPINTVL = interval / 3 (at least 1), TCP_KEEPCNT = 3.
 * **Idle timeout** (clientsCronHandleTimeout): replicas, monitors, the master
   link, blocked (and paused) clients and pub/sub clients are never closed.
@@ -53,6 +54,20 @@ def protected_refusal(server, peer_host):
     if server.default_user_has_password():
         return False
     return peer_host not in LOCAL_ADDRESSES
+
+
+# -- socket options of an accepted client ----------------------------------------------------------
+def tune_socket(sock, keepalive):
+    """What Redis's createClient does to every client socket: TCP_NODELAY, and
+    keepalive when ``tcp-keepalive`` is set."""
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
+    if keepalive:
+        set_keepalive(sock, keepalive)
 
 
 # -- keepalive -------------------------------------------------------------------------

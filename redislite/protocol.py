@@ -304,9 +304,7 @@ class RedisProtocol(Protocol, Client):
             self.closing = True
             self.transport.loseConnection()
             return
-        keepalive = server.config["tcp-keepalive"]
-        if keepalive:
-            clientlimits.set_keepalive(clientlimits.transport_socket(self.transport), keepalive)
+        clientlimits.tune_socket(clientlimits.transport_socket(self.transport), server.config["tcp-keepalive"])
         server.add_client(self)
         if self._direct:
             self._send = self.transport.socket.send

@@ -343,3 +343,16 @@ def test_keepalive_reaches_the_socket_under_tls():
     assert clientlimits.transport_socket(Tcp()) is Tcp.socket
     assert clientlimits.transport_socket(Tls()) is Tcp.socket
     assert clientlimits.transport_socket(StringTransport()) is None
+
+
+def test_accepted_sockets_get_nodelay_and_keepalive():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        clientlimits.tune_socket(s, 0)
+        assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
+        clientlimits.tune_socket(s, 300)
+        assert s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    finally:
+        s.close()
+    clientlimits.tune_socket(None, 300)
