@@ -70,7 +70,7 @@ def crash_cycle(server, seconds=0.8):
     return w, killed_at
 
 
-def check_nothing_lost(server, w, killed_at, allowed_loss_s=0.0):
+def check_nothing_lost(server, w, killed_at):
     r = server.client()
     items = set(r.lrange("l", 0, -1))
     lost = []
@@ -82,10 +82,8 @@ def check_nothing_lost(server, w, killed_at, allowed_loss_s=0.0):
         for n, t in acks:
             if n > have or (b"%d:%d" % (i, n)) not in items:
                 lost.append(killed_at - t)
-    if allowed_loss_s == 0:
-        assert lost == [], "acknowledged writes lost: %d" % len(lost)
-    else:
-        assert all(age <= allowed_loss_s for age in lost), max(lost)
+    assert lost == [], "acknowledged writes lost: %d (the newest %.3f s before the kill)" % (
+        len(lost), min(lost) if lost else 0)
     return sum(len(a) for a in w.acked)
 
 
@@ -114,13 +112,18 @@ def test_appendfsync_always_kill9_twenty_cycles():
     _always_cycles(20)
 
 
-def test_appendfsync_everysec_kill9_loses_at_most_two_seconds():
-    s = start(None, "--appendonly", "yes", "--appendfsync", "everysec")
+@pytest.mark.parametrize("policy", ["everysec", "no"])
+def test_appendfsync_everysec_and_no_kill9_lose_nothing_acknowledged(policy):
+    # As Redis: every reply leaves after its write(2) to the AOF, so a process crash
+    # loses nothing acknowledged (the kernel's page cache survives it); the fsync
+    # policy only matters when the machine itself goes down.
+    s = start(None, "--appendonly", "yes", "--appendfsync", policy)
     try:
-        w, killed_at = crash_cycle(s, 1.5)
-        s.start()
-        s.wait_until_loaded()
-        check_nothing_lost(s, w, killed_at, allowed_loss_s=2.5)
+        for _ in range(2):
+            w, killed_at = crash_cycle(s, 0.8)
+            s.start()
+            s.wait_until_loaded()
+            assert check_nothing_lost(s, w, killed_at) > 0
     finally:
         s.cleanup()
 
