@@ -16,9 +16,10 @@ output-buffer limits and CLIENT PAUSE, as Redis 7.0 does them.
   link, blocked (and paused) clients and pub/sub clients are never closed.
 * **CLIENT PAUSE** (pauseClients / blockPostponeClient): see :class:`Pause`.
 
-The output-buffer limit policy itself is the one the pub/sub fan-out uses
-(``pubsub.Hub.check_output_limit``); :func:`check_output` applies it to a
-RESP connection whose replies queue up.
+The output-buffer limit decision is :func:`output_limit_reached`, for every
+class: the pub/sub hub uses it for pubsub and normal clients
+(``pubsub.Hub.check_output_limit``, which :func:`check_output` calls for a RESP
+connection whose replies queue up) and the replication master for replicas.
 """
 
 import socket
@@ -128,6 +129,7 @@ def output_limit_reached(used, limits, soft_since, now):
 
 #: The master link gets no replies; replicas' limits are replication/master.py's.
 _OWN_LIMITS = frozenset(("master", "replica", "slave"))
+
 
 def check_output(client):
     """Enforce client-output-buffer-limit on a RESP client whose output queues up
