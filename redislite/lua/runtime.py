@@ -67,6 +67,20 @@ _E_NOARGS = "Please specify at least one argument for this redis lib call"
 _E_READONLY = "Write commands are not allowed from read-only scripts."
 
 
+def _to_argv(args):
+    """Lua arguments of redis.call & co. as argv bytes (numbers as %.17g), None if one is
+    neither a string nor a number."""
+    argv = list(args)
+    for i, a in enumerate(argv):
+        t = type(a)
+        if t is not bytes:
+            if t is int or t is float:
+                argv[i] = b"%.17g" % a
+            else:
+                return None
+    return argv
+
+
 class LuaRaise(Exception):
     """Raised by a Python callable to raise a Lua error: an error *table*
     (``{err=...}``), or a *message* that gets the user's position prefixed (as
@@ -394,14 +408,9 @@ class Engine:
             return self._fail(True, "redis.call/pcall can only be called inside a script invocation")
         if not args:
             return self._fail(raise_error, _E_NOARGS)
-        argv = list(args)
-        for i, a in enumerate(argv):
-            t = type(a)
-            if t is not bytes:
-                if t is int or t is float:
-                    argv[i] = b"%.17g" % a
-                else:
-                    return self._fail(raise_error, _E_ARGS)
+        argv = _to_argv(args)
+        if argv is None:
+            return self._fail(raise_error, _E_ARGS)
         name = argv[0]
         spec = _COMMANDS.get(name) or _registry.lookup(name)
         n = len(argv)
@@ -498,14 +507,9 @@ class Engine:
         """redis.acl_check_cmd: whether the script's user may run the command (no log entry)."""
         if not args:
             self._raise(_E_NOARGS)
-        argv = list(args)
-        for i, a in enumerate(argv):
-            t = type(a)
-            if t is not bytes:
-                if t is int or t is float:
-                    argv[i] = b"%.17g" % a
-                else:
-                    self._raise(_E_ARGS)
+        argv = _to_argv(args)
+        if argv is None:
+            self._raise(_E_ARGS)
         from ..acl import lookup_argv
         spec = lookup_argv(argv)
         if spec is None:
