@@ -169,6 +169,16 @@ def _valid_hash(h):
     return len(h) == 64 and all(48 <= c <= 57 or 97 <= c <= 102 for c in h)
 
 
+def _password_hash(op, cleartext_prefix):
+    """The hash a >pass/<pass (cleartext) or #hash/!hash rule names; raises AclError."""
+    if op[:1] == cleartext_prefix:
+        return hash_password(op[1:])
+    h = op[1:]
+    if not _valid_hash(h):
+        raise AclError(E_EBADMSG)
+    return h
+
+
 def has_spaces(s):
     """ACLStringHasSpaces: C isspace() or NUL."""
     return any(c in b" \t\n\v\f\r\x00" for c in s)
@@ -454,174 +464,16 @@ def channel_ok(channels, channel, is_pattern):
 
 
 # --- keys and channels of a command (getKeysFromCommandWithSpecs, getChannelsFromCommand) ---
-_SPECS = {}
-
-
-def _kv(flat):
-    return {flat[i]: flat[i + 1] for i in range(0, len(flat) - 1, 2)}
-
-
-def key_specs(name):
-    """[(flags frozenset, begin_search dict, find_keys dict)] parsed from COMMAND INFO."""
-    specs = _SPECS.get(name)
-    if specs is None:
-        import hiredis
-        reader = hiredis.Reader(encoding="utf-8")
-        reader.feed(_CMDS[name]["resp2"]["info"].encode("latin-1"))
-        info = reader.gets()
-        specs = []
-        for raw in info[8]:
-            d = _kv(raw)
-            bs, fk = _kv(d["begin_search"]), _kv(d["find_keys"])
-            specs.append((frozenset(f.lower() for f in d["flags"]),
-                          (bs["type"], _kv(bs["spec"]) if bs["type"] != "unknown" else {}),
-                          (fk["type"], _kv(fk["spec"]) if fk["type"] != "unknown" else {})))
-        _SPECS[name] = specs
-    return specs
-
-
-def _acl_flags(flags):
+def _need(flags):
+    """READ for an ``access`` key spec, WRITE for ``insert``/``update``/``delete``."""
     need = 0
-    if "access" in flags:
-        need |= READ
-    if "insert" in flags or "delete" in flags or "update" in flags:
-        need |= WRITE
+    for f in flags:
+        f = f.lower()
+        if f == "access":
+            need |= READ
+        elif f in ("insert", "update", "delete"):
+            need |= WRITE
     return need
-
-
-def _to_ll(b):
-    try:
-        s = b.decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    if not s or s != s.strip() or (s[0] == "+") or "_" in s:
-        return None
-    try:
-        return int(s)
-    except ValueError:
-        return None
-
-
-def _keys_from_specs(specs, argv):
-    argc = len(argv)
-    out = []
-    for flags, (bs_type, bs), (fk_type, fk) in specs:
-        if "not_key" in flags:
-            continue
-        if bs_type == "index":
-            first = bs["index"]
-        elif bs_type == "keyword":
-            start = bs["startfrom"]
-            kw = bs["keyword"].encode().lower()
-            si = start if start > 0 else argc + start
-            ei = argc - 1 if start > 0 else 1
-            first = 0
-            i = si
-            while i != ei:
-                if i >= argc or i < 1:
-                    break
-                if argv[i].lower() == kw:
-                    first = i + 1
-                    break
-                i = i + 1 if si <= ei else i - 1
-            if not first:
-                continue
-        else:
-            return None
-        if fk_type == "range":
-            step = fk["keystep"]
-            lastkey, limit = fk["lastkey"], fk["limit"]
-            if lastkey >= 0:
-                last = first + lastkey
-            elif not limit:
-                last = argc + lastkey
-            else:
-                last = first + ((argc - first) // limit + lastkey)
-        elif fk_type == "keynum":
-            step = fk["keystep"]
-            if fk["keynumidx"] >= argc or first + fk["keynumidx"] >= argc:
-                return None
-            numkeys = _to_ll(argv[first + fk["keynumidx"]])
-            if numkeys is None or numkeys < 0:
-                return None
-            first += fk["firstkey"]
-            last = first + numkeys - 1
-        else:
-            return None
-        if last >= argc or last < first or first >= argc:
-            return None
-        need = _acl_flags(flags)
-        i = first
-        while i <= last:
-            if i < argc:
-                out.append((i, need))
-            i += step
-        if "incomplete" in flags:
-            return None
-    return out
-
-
-def _set_keys(argv):
-    for a in argv[3:]:
-        if a.lower() == b"get":
-            return [(1, READ | WRITE)]
-    return [(1, WRITE)]
-
-
-def _bitfield_keys(argv):
-    argc = len(argv)
-    i = 2
-    readonly = True
-    while i < argc:
-        rem = argc - i - 1
-        arg = argv[i].lower()
-        if arg == b"get" and rem >= 2:
-            i += 3
-            continue
-        if arg in (b"set", b"incrby") and rem >= 3:
-            readonly = False
-            break
-        if arg == b"overflow" and rem >= 1:
-            i += 2
-            continue
-        readonly = False
-        break
-    return [(1, READ if readonly else READ | WRITE)]
-
-
-def _migrate_keys(argv):
-    argc = len(argv)
-    first, num = 3, 1
-    for i in range(6, argc):
-        if argv[i].lower() == b"keys":
-            if argv[3]:
-                return []
-            first, num = i + 1, argc - i - 1
-            break
-    return [(p, READ | WRITE) for p in range(first, first + num)]
-
-
-def _sort_keys(argv):
-    """sortGetKeys: the sorted key, and the last STORE target (BY/GET patterns are not keys)."""
-    keys = [(1, READ)]
-    store = None
-    skip = {b"limit": 2, b"get": 1, b"by": 1}
-    argc = len(argv)
-    i = 2
-    while i < argc:
-        arg = argv[i].lower()
-        if arg in skip:
-            i += skip[arg]
-        elif arg == b"store" and i + 1 < argc:
-            store = i + 1
-        i += 1
-    if store is not None:
-        keys.append((store, WRITE))
-    return keys
-
-
-_GETKEYS = {"set": _set_keys, "bitfield": _bitfield_keys, "migrate": _migrate_keys,
-            "sort": _sort_keys, "sort_ro": lambda argv: ((1, READ),)}
 
 
 def _no_keys(argv):
@@ -629,23 +481,24 @@ def _no_keys(argv):
 
 
 def _compile_keys(name):
-    """A function argv -> [(index, READ|WRITE)] for one command: key specs that are a
-    fixed index and range (most commands) become precomputed positions; the others
-    walk the specs (getKeysUsingKeySpecs) on each call."""
-    special = _GETKEYS.get(name)
-    if special is not None:
-        return special
-    specs = key_specs(name)
+    """A function argv -> [(index, READ|WRITE)] for one command.  Key specs that are a
+    fixed index and range (most commands) become precomputed positions; the others go
+    through COMMAND GETKEYS's implementation of Redis's algorithm (commands/server.py:
+    specs, then the native getkeys functions of SET, SORT, MIGRATE...)."""
+    from .commands.server import _target, get_keys as spec_keys
+    t = _target(name)
     fixed = []
-    for flags, (bs_type, bs), (fk_type, fk) in specs:
-        if "not_key" in flags:
+    for spec in t.specs:
+        if "not_key" in spec.flags:
             continue
-        if (bs_type == "index" and fk_type == "range" and fk["lastkey"] >= 0
-                and "incomplete" not in flags):
-            first = bs["index"]
-            fixed.append((first, first + fk["lastkey"], fk["keystep"] or 1, _acl_flags(flags)))
+        if (spec.bs_type == "index" and spec.fk_type == "range" and spec.fk[b"lastkey"] >= 0
+                and "incomplete" not in spec.flags and "variable_flags" not in spec.flags
+                and name not in ("sort", "sort_ro")):
+            first = spec.bs[b"index"]
+            fixed.append((first, first + spec.fk[b"lastkey"], spec.fk[b"keystep"] or 1,
+                          _need(spec.flags)))
         else:
-            return lambda argv: _keys_from_specs(specs, argv) or ()
+            return lambda argv: [(pos, _need(flags)) for pos, flags in spec_keys(t, argv)]
     if not fixed:
         return _no_keys
     if len(fixed) == 1 and fixed[0][0] == fixed[0][1]:
@@ -751,22 +604,12 @@ class User:
             self.nopass = False
             self.passwords = []
         elif op[:1] in (b">", b"#"):
-            if op[:1] == b">":
-                h = hash_password(op[1:])
-            else:
-                h = op[1:]
-                if not _valid_hash(h):
-                    raise AclError(E_EBADMSG)
+            h = _password_hash(op, b">")
             if h not in self.passwords:
                 self.passwords.append(h)
             self.nopass = False
         elif op[:1] in (b"<", b"!"):
-            if op[:1] == b"<":
-                h = hash_password(op[1:])
-            else:
-                h = op[1:]
-                if not _valid_hash(h):
-                    raise AclError(E_EBADMSG)
+            h = _password_hash(op, b"<")
             if h not in self.passwords:
                 raise AclError(E_ENODEV)
             self.passwords.remove(h)
@@ -1053,16 +896,7 @@ class Acl:
         """ACL DELUSER of one user: the clients authenticated with it are closed."""
         if self.users.pop(name, None) is None:
             return False
-        sname = name.decode("utf-8", "surrogateescape")
-        for c in list(self.server.clients.values()):
-            if c.user == sname:
-                c.user = "default"
-                c.authenticated = False
-                c.acl_user = None
-                if c is current:
-                    c.closing = True
-                else:
-                    _kill(self.server, c)
+        self.close_clients_of(name, current)
         return True
 
     # -- file --
@@ -1146,14 +980,15 @@ class Acl:
         self.users.update(users)
         for name in old:
             if name != b"default":
-                self.delete_user_object(name, current)
+                self.close_clients_of(name, current)
         for c in self.server.clients.values():
             if c.user == "default" and c.kind != "master":
                 c.acl_user = self.initial_acl_user()
         return None
 
-    def delete_user_object(self, name, current):
-        """Clients of a replaced user set are closed (ACLFreeUsersSet)."""
+    def close_clients_of(self, name, current):
+        """ACLFreeUserAndKillClients: the user's clients fall back to an unauthenticated
+        default user and are closed (*current* after its reply)."""
         sname = name.decode("utf-8", "surrogateescape")
         for c in list(self.server.clients.values()):
             if c.user == sname:
