@@ -172,7 +172,8 @@ def document():
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "http-token, or the requirepass password"}},
+                                           "description": "http-token or the requirepass password (the default "
+                                                          "user), or <user>:<password> of an ACL user"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"],
                           "properties": {"error": {"type": "string"}}},
