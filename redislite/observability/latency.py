@@ -135,10 +135,13 @@ def log2_cdf(hist):
 
 # -- the slow log -------------------------------------------------------------------
 def redact(spec, argv):
-    """The arguments as Redis logs them (AUTH and HELLO AUTH passwords redacted)."""
+    """The arguments as Redis logs them (AUTH and HELLO AUTH passwords, ACL SETUSER's
+    name and rules redacted)."""
     name = spec.fullname
     if name == "auth":
         return [argv[0]] + [_REDACTED] * (len(argv) - 1)
+    if name == "acl|setuser":
+        return list(argv[:2]) + [_REDACTED] * (len(argv) - 2)
     if name == "hello":
         out = list(argv)
         i = 2
