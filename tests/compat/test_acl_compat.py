@@ -493,3 +493,17 @@ def test_sort_by_get_patterns_need_full_read_access(acl_pair):
                 ("SORT", "k", "GET", "#"), ("SORT", "k", "GET", "#", "BY", "x*"), ("AUTH", "so2", "x"),
                 ("SORT", "k", "GET", "#", "BY", "x*")):
         user.same(*cmd)
+
+
+def test_setuser_redacted_in_slowlog(acl_pair):
+    acl_pair.same("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    try:
+        acl_pair.same("SLOWLOG", "RESET")
+        acl_pair.same("ACL", "SETUSER", "sx", "on", ">pw")
+        o, s = acl_pair.both("SLOWLOG", "GET", "2")
+        entry = lambda raw: [e[3] for e in decode(raw)]   # noqa: E731 (the argv of each entry)
+        assert entry(o) == entry(s)
+        assert [b"acl", b"setuser", b"(redacted)", b"(redacted)", b"(redacted)"] in \
+            [[a.lower() if i < 2 else a for i, a in enumerate(e)] for e in entry(s)]
+    finally:
+        acl_pair.same("CONFIG", "SET", "slowlog-log-slower-than", "10000")
