@@ -254,7 +254,9 @@ class Client:
         if t is not None:
             abort = getattr(t, "abortConnection", None)
             if abort is not None:
-                abort()
+                abort()             # Twisted never writes what it buffers after this...
+                if self in _HELD.pending:
+                    _HELD.pending.remove(self)  # ...nor may the held-replies pass (reactor_tuning)
             else:
                 t.loseConnection()
 
@@ -449,8 +451,16 @@ class RedisProtocol(Protocol, Client):
         them all at once and the output-buffer limit sees them as Redis would."""
         payload = b"".join(out)
         del out[:]
-        self.server.net_output_bytes += len(payload)
-        self._write(payload)
+        server = self.server
+        server.net_output_bytes += len(payload)
+        hold = server.before_reply
+        if hold is not None and hold(self, payload):
+            return          # appendfsync always: sent after this turn's AOF fsync (persistence)
+        # Queued, not sent: Redis writes a batch's replies only after running it, so a
+        # client over its limit gets none of them (the limit sees everything queued).
+        self.transport.write(payload)
+        if server.obuf_normal_at is not None:
+            clientlimits.check_output(self)
 
     def _resume(self):
         """Run the commands that arrived while this client was blocked."""
