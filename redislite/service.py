@@ -137,8 +137,9 @@ def make_service(config, reactor=None, config_file=None):
     if port or tls_port:
         factory = LoggedFactory(server)
         if tls_port:
-            from .tls import ServerContextFactory
+            from .tls import ServerContextFactory, resp_tls_factory
             tls_ctx = ServerContextFactory(lambda: server.config)   # docs/tls.md
+            tls_factory = resp_tls_factory(factory, tls_ctx, reactor)
         for addr in config["bind"]:
             addr = addr.lstrip("-")
             if addr == "*":
@@ -146,7 +147,7 @@ def make_service(config, reactor=None, config_file=None):
             if port:
                 internet.TCPServer(port, factory, interface=addr).setServiceParent(top)
             if tls_port:
-                internet.SSLServer(tls_port, factory, tls_ctx, interface=addr).setServiceParent(top)
+                internet.TCPServer(tls_port, tls_factory, interface=addr).setServiceParent(top)
     http_port = config["http-port"]
     if http_port:
         from .http.app import HttpApi

@@ -321,6 +321,35 @@ def test_twisted_path_pipelining_big_replies_pubsub_blocking(certs, both):
         c.close()
 
 
+def test_resp3_own_messages_and_pipelines_in_order_like_redis(certs, both):
+    """Replies and push messages written during a TLS client's own read, and messages
+    from other clients between its reads, arrive in Redis's order, byte for byte."""
+    from redislite.testing import RespFramer
+
+    def frames(sock, count):
+        framer, out = RespFramer(), []
+        while len(out) < count:
+            framer.feed(sock.recv(65536))
+            while (f := framer.next_frame()) is not None:
+                out.append(f)
+        return out
+
+    seen = []
+    for s in both:
+        with tls_socket(certs, s.tls_port) as a, tls_socket(certs, s.tls_port) as b:
+            a.sendall(b"HELLO 3\r\n")
+            frames(a, 1)                                    # server-specific fields
+            a.sendall(b"SUBSCRIBE ch\r\nPUBLISH ch own\r\nPING\r\nSET k v\r\nGET k\r\n")
+            got = frames(a, 5)
+            b.sendall(b"PUBLISH ch one\r\nPUBLISH ch two\r\n")
+            got += frames(a, 2)
+            a.sendall(b"UNSUBSCRIBE ch\r\nPING\r\n")
+            got += frames(a, 2)
+            seen.append(got)
+    assert seen[0] == seen[1]
+    assert seen[0][1].startswith(b">3\r\n$7\r\nmessage") and seen[0][2] == b":1\r\n"
+
+
 def test_many_tls_and_plain_clients_at_once(certs, both):
     """Several sockets ready in one poll: the held-replies pass must not touch TLS transports."""
     lite = both[0]
