@@ -507,3 +507,24 @@ def test_setuser_redacted_in_slowlog(acl_pair):
             [[a.lower() if i < 2 else a for i, a in enumerate(e)] for e in entry(s)]
     finally:
         acl_pair.same("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+
+
+def test_real_clients_log_in_as_acl_users(acl_pair, servers):
+    """redis-py (HELLO 3 AUTH user pass) and redis-cli --user/--pass, on both servers."""
+    import subprocess
+
+    import redis
+    acl_pair.same("ACL", "SETUSER", "app", "on", ">app-pw", "~app:*", "+@read", "+@write",
+                  "-@dangerous", "+@connection")
+    for server in servers:
+        c = redis.Redis(host=server.host, port=server.port, username="app", password="app-pw", protocol=3)
+        assert c.set("app:x", "1") is True and c.get("app:x") == b"1"
+        with pytest.raises(redis.exceptions.NoPermissionError, match="keys used as arguments"):
+            c.get("other")
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            redis.Redis(host=server.host, port=server.port, username="app", password="no").ping()
+        c.close()
+    outputs = [subprocess.run(["redis-cli", "-h", s.host, "-p", str(s.port), "--user", "app", "--pass",
+                               "app-pw", "--no-auth-warning", "FLUSHALL"],
+                              capture_output=True, timeout=20).stdout for s in servers]
+    assert outputs[0] == outputs[1] and b"NOPERM" in outputs[0]
