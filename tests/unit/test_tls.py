@@ -185,3 +185,80 @@ def test_a_failed_rebuild_still_applies_tls_auth_clients(certs, tmp_path):
     holder["cfg"] = holder["cfg"].with_changes({"tls-auth-clients": "yes"})
     assert factory.getContext() is first            # cannot rebuild: previous context kept...
     assert first.get_verify_mode() == SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT   # ...but strict
+
+
+# --- handshakes in memory (pyOpenSSL memory BIOs, no sockets) ----------------------------
+
+def _client_ctx(certs, cert=True, other=False, max_version=None):
+    ctx = SSL.Context(SSL.TLS_METHOD)
+    if cert:
+        ctx.use_certificate_chain_file(certs.other_cert if other else certs.client_cert)
+        ctx.use_privatekey_file(certs.other_key if other else certs.client_key)
+    ctx.load_verify_locations(certs.ca)
+    ctx.set_verify(SSL.VERIFY_PEER)
+    if max_version is not None:
+        ctx.set_max_proto_version(max_version)
+    return ctx
+
+
+def handshake(server_ctx, client_ctx):
+    """None when both sides complete the handshake and exchange data, else the error."""
+    server = SSL.Connection(server_ctx, None)
+    server.set_accept_state()
+    client = SSL.Connection(client_ctx, None)
+    client.set_connect_state()
+    try:
+        for _ in range(50):
+            for a, b in ((client, server), (server, client)):
+                try:
+                    a.do_handshake()
+                except SSL.WantReadError:
+                    pass
+                try:
+                    b.bio_write(a.bio_read(65536))
+                except SSL.WantReadError:
+                    pass
+        client.send(b"PING\r\n")
+        server.bio_write(client.bio_read(65536))
+        assert server.recv(100) == b"PING\r\n"
+    except SSL.Error as e:
+        return tls.ssl_reason(e)
+    return None
+
+
+def test_handshakes_per_tls_auth_clients(certs):
+    yes = tls.server_context(cfg(certs))
+    assert handshake(yes, _client_ctx(certs)) is None
+    assert handshake(yes, _client_ctx(certs, cert=False)) == "peer did not return a certificate"
+    assert handshake(yes, _client_ctx(certs, other=True)) == "certificate verify failed"
+    optional = tls.server_context(cfg(certs, tls_auth_clients="optional"))
+    assert handshake(optional, _client_ctx(certs, cert=False)) is None
+    assert handshake(optional, _client_ctx(certs, other=True)) == "certificate verify failed"
+    no = tls.server_context(cfg(certs, tls_auth_clients="no"))
+    assert handshake(no, _client_ctx(certs, other=True)) is None
+
+
+def test_ca_cert_dir_is_a_hashed_directory(certs, tmp_path):
+    import shutil
+    import subprocess
+    shutil.copy(certs.ca, tmp_path / "ca.pem")
+    subprocess.run(["openssl", "rehash", str(tmp_path)], check=True, capture_output=True)
+    ctx = tls.server_context(cfg(certs, tls_ca_cert_file="", tls_ca_cert_dir=str(tmp_path)))
+    assert handshake(ctx, _client_ctx(certs)) is None
+    assert handshake(ctx, _client_ctx(certs, other=True)) == "certificate verify failed"
+
+
+def test_protocols_restrict_the_handshake(certs):
+    only13 = tls.server_context(cfg(certs, tls_protocols="TLSv1.3"))
+    assert handshake(only13, _client_ctx(certs, max_version=SSL.TLS1_2_VERSION)) is not None
+    assert handshake(only13, _client_ctx(certs)) is None
+    only12 = tls.server_context(cfg(certs, tls_protocols="TLSv1.2", tls_ciphers="ECDHE-ECDSA-AES128-GCM-SHA256"))
+    assert handshake(only12, _client_ctx(certs)) is None
+
+
+def test_replica_side_verifies_the_master(certs):
+    """The replica's context checks the master's certificate against the CA (no host name)."""
+    replica = tls.client_context(cfg(certs, tls_port="0", tls_replication="yes"))
+    assert handshake(tls.server_context(cfg(certs)), replica) is None
+    impostor = tls.server_context(cfg(certs, tls_cert_file=certs.other_cert, tls_key_file=certs.other_key))
+    assert handshake(impostor, replica) == "certificate verify failed"
