@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from redislite.testing import RawClient, ServerProcess
+from redislite.testing import RawClient, ServerProcess, encode_command
 from tests.compat.differential import ORACLE_ARGS, require_redis_server
 
 KINDS = ("redis", "redislite")
@@ -339,38 +339,27 @@ def test_no_limit_by_default_keeps_a_slow_reader(servers, admin):
 
 
 # -- query buffer ---------------------------------------------------------------------------------------
-def test_query_buffer_limit_drops_a_blocked_client_that_keeps_sending(servers, admin):
+@pytest.mark.parametrize("how", ["blocked", "paused"])
+def test_query_buffer_limit_drops_a_waiting_client_that_keeps_sending(servers, admin, how):
+    """A blocked (BLPOP) or paused (CLIENT PAUSE) client's later commands wait in its
+    query buffer, which client-query-buffer-limit bounds: past it the client is dropped."""
+    first, marker = {"blocked": ((b"BLPOP", b"none", b"0"), b"cmd=blpop"),
+                     "paused": ((b"SET", b"k", b"v"), b"cmd=set")}[how]
+
     def run(kind, server):
         c = admin[kind]
         assert c.call("CONFIG", "SET", "client-query-buffer-limit", "1mb") == b"+OK\r\n"
+        if how == "paused":
+            assert c.call("CLIENT", "PAUSE", "20000", "WRITE") == b"+OK\r\n"
         s = raw_socket(server)
-        s.sendall(b"*3\r\n$5\r\nBLPOP\r\n$4\r\nnone\r\n$1\r\n0\r\n")
-        time.sleep(0.2)
-        try:
-            for _ in range(40):
-                s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n" * 1000)   # 1.6 MB queued
-        except OSError:
-            pass
-        listed = wait_for_count(c, b"cmd=blpop", 0)
-        s.close()
-        return listed, c.call("EXISTS", "k")
-    assert same(servers, run) == (0, b":0\r\n")
-
-
-def test_query_buffer_limit_drops_a_paused_client_that_keeps_sending(servers, admin):
-    def run(kind, server):
-        c = admin[kind]
-        assert c.call("CONFIG", "SET", "client-query-buffer-limit", "1mb") == b"+OK\r\n"
-        assert c.call("CLIENT", "PAUSE", "20000", "WRITE") == b"+OK\r\n"
-        s = raw_socket(server)
-        s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
-        assert wait_for_count(c, b"cmd=set", 1) == 1            # postponed
+        s.sendall(encode_command(*first))
+        assert wait_for_count(c, marker, 1) == 1            # waiting
         try:
             for _ in range(60):
                 s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n" * 1000)   # 1.6 MB queued
         except OSError:
             pass
-        listed = wait_for_count(c, b"cmd=set", 0)
+        listed = wait_for_count(c, marker, 0)
         c.call("CLIENT", "UNPAUSE")
         s.close()
         return listed, c.call("EXISTS", "k")
