@@ -499,13 +499,15 @@ def test_pause_write_and_multi(servers, admin):
                writes.call("MULTI")]
         writes.send("SET", "x", "1")            # queueing a write waits as well
         out.append(no_reply_within(writes, 0.25))
+        waiting = [line for line in c.call("CLIENT", "LIST").split(b"\n") if b"cmd=set" in line]
+        out.append([re.search(rb"flags=(\S+) .* multi=(\S+)", line).groups() for line in waiting])
         out.append(c.call("CLIENT", "UNPAUSE"))
         out.append(writes.read_reply())
         out.append(writes.call("EXEC"))
         reads.close()
         writes.close()
         return out
-    assert same(servers, run)[-3:] == [b"+OK\r\n", b"+QUEUED\r\n", b"*1\r\n+OK\r\n"]
+    assert same(servers, run)[-5:] == [True, [(b"xb", b"0")], b"+OK\r\n", b"+QUEUED\r\n", b"*1\r\n+OK\r\n"]
 
 
 def test_pause_all_holds_everything_until_the_timeout(servers, admin):
