@@ -931,9 +931,7 @@ class Acl:
             line = line.strip(b" \t\r\n")
             if not line:
                 continue
-            argv = [a for a in line.split(b" ") if a]
-            if not argv:
-                continue
+            argv = line.split(b" ")     # sdssplitlen: two spaces make an empty argument
             if argv[0] != b"user" or len(argv) < 2:
                 errors.append("%s:%d should start with user keyword followed by the username. "
                               % (fname, linenum))
