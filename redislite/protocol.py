@@ -61,8 +61,8 @@ class Client:
     #: the ACL user when it is restricted (redislite/acl.py); None = may run anything,
     #: so unrestricted clients pay one attribute test per command
     acl_user = None
-    #: True while EXEC runs the queued commands (their ACL refusal text differs)
-    in_exec = False
+    #: while EXEC runs the queued commands, their number (their ACL refusal text differs)
+    in_exec = 0
 
     def __init__(self, server, kind="normal"):
         self.server = server

@@ -194,13 +194,13 @@ def exec_(client, argv):
     bus = client.server.bus
     bus.hold()
     replies = []
-    client.in_exec = True       # an ACL refusal now has EXEC's text (redislite/acl.py)
+    client.in_exec = len(queued)    # an ACL refusal now has EXEC's text (redislite/acl.py)
     try:
         execute = client.execute
         for argv_ in queued:
             replies.append(execute(argv_))
     finally:
-        client.in_exec = False
+        client.in_exec = 0
         bus.release()
         client.no_block = no_block
         client.watch_dirty = False
