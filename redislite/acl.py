@@ -826,9 +826,21 @@ class Acl:
         reason, idx = user.check(spec, argv)
         if reason == OK:
             return None
-        in_exec = client.in_exec
+        in_exec = client.in_exec        # the number of queued commands while EXEC runs them
         ctx = CTX_MULTI if (client.multi is not None or in_exec) else CTX_TOPLEVEL
-        self.add_log(client, reason, ctx, argv=argv, idx=idx, spec=spec)
+        # the entry's client-info names the command as Redis's c->lastcmd does: the refused
+        # command at the top level (set before the checks), EXEC inside a transaction
+        if in_exec:
+            # ... and the client still shows its transaction (flags=x multi=<queued>)
+            saved = client.last_cmd, client.multi
+            client.last_cmd, client.multi = "exec", [None] * in_exec
+            try:
+                self.add_log(client, reason, ctx, argv=argv, idx=idx, spec=spec)
+            finally:
+                client.last_cmd, client.multi = saved
+        else:
+            client.last_cmd = spec.fullname
+            self.add_log(client, reason, ctx, argv=argv, idx=idx, spec=spec)
         if in_exec:
             return ReplyError(NOPERM_EXEC % EXEC_REASONS[reason])
         if reason == DENIED_CMD:

@@ -274,8 +274,9 @@ def _log_shape(raw: bytes):
         d = dict(zip(e[::2], e[1::2]))
         assert set(d) == {b"count", b"reason", b"context", b"object", b"username", b"age-seconds",
                           b"client-info"}
-        assert b"user=" in d[b"client-info"]
-        out.append((d[b"count"], d[b"reason"], d[b"context"], d[b"object"], d[b"username"]))
+        info = dict(f.split(b"=", 1) for f in d[b"client-info"].split(b" ") if b"=" in f)
+        out.append((d[b"count"], d[b"reason"], d[b"context"], d[b"object"], d[b"username"],
+                    info[b"user"], info[b"cmd"], info[b"flags"], info[b"multi"], info[b"db"]))
     return out
 
 

@@ -239,7 +239,7 @@ def test_acl_log_entries_group_and_reset(srv, admin):
     assert first["count"] == 1 and first["reason"] == "command" and first["object"] == b"del"
     assert first["context"] == "toplevel" and first["username"] == b"u1"
     assert first["age-seconds"] == 1.5
-    assert b"user=u1" in first["client-info"]
+    assert b"user=u1" in first["client-info"] and b"cmd=del " in first["client-info"]
     second = dict(log[1])
     assert second["count"] == 2 and second["reason"] == "key" and second["object"] == b"zz"
     assert len(admin.call("ACL", "LOG", "1")) == 1
