@@ -529,3 +529,10 @@ def test_real_clients_log_in_as_acl_users(acl_pair, servers):
                                "app-pw", "--no-auth-warning", "FLUSHALL"],
                               capture_output=True, timeout=20).stdout for s in servers]
     assert outputs[0] == outputs[1] and b"NOPERM" in outputs[0]
+
+
+def test_cat_members_per_category(acl_pair):
+    """ACL CAT <category>: Redis lists them in its (randomly seeded) dict order."""
+    for cat in decode(acl_pair.same("ACL", "CAT")):
+        acl_pair.same_unordered("ACL", "CAT", cat)
+    acl_pair.same("ACL", "CAT", "NoSuch")
