@@ -17,6 +17,8 @@ Public API::
     ServerContextFactory(get_config, auth=None)   getContext() for a listener; rebuilt
                                          when the tls-* parameters change (CONFIG SET)
     ClientContextFactory(cfg)            getContext() for connectSSL
+    resp_tls_factory(factory, ctx, clock)   the RESP listener's TLS wrapper (listenTCP it)
+    ssl_reason(exc)                      OpenSSL's reason text of an error
 
 Redis verifies a peer against the CA only (no host name check), on both sides;
 so do we.  A plain-text client on the TLS port fails the handshake and is
@@ -33,7 +35,7 @@ from .config import ConfigError
 
 __all__ = ["TlsError", "in_use", "check", "server_context", "client_context",
            "ServerContextFactory", "ClientContextFactory", "parse_protocols", "TLS_PARAMS",
-           "apply_check", "ssl_reason"]
+           "apply_check", "ssl_reason", "resp_tls_factory"]
 
 log = Logger(namespace="redislite.tls")
 
