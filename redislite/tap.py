@@ -122,6 +122,10 @@ class Options(usage.Options):
                 tls.check(self["cfg"])      # certificate, key, CA files: before anything listens
         except _config.ConfigError as e:
             raise usage.UsageError(str(e))
+        from .acl import startup_problem
+        problem = startup_problem(self["cfg"])     # a bad ACL file or config users
+        if problem:
+            raise usage.UsageError(problem)
         self._install_logger()
 
     def _install_logger(self):
