@@ -1036,6 +1036,18 @@ def full_arg(args, i):
     return full[i].decode("utf-8", "surrogateescape") if i < len(full) else ""
 
 
+def startup_problem(config):
+    """Why Redis would refuse to start with this config's users and ACL file, or None
+    (checked by ``twistd redislite`` before anything listens)."""
+    class _Stub:
+        clients = {}
+    try:
+        Acl(_Stub(), config)
+    except AclStartupError as e:
+        return str(e)
+    return None
+
+
 def check_config_user(args, users):
     """ACLAppendUserForLoading for a config file ``user`` line (*args* after ``user``):
     the error text, or None after appending the line to *users*.  Unknown commands

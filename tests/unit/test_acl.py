@@ -486,3 +486,13 @@ def test_sort_by_and_get_need_every_key_readable(srv, admin):
         "ERR GET option of SORT denied due to insufficient ACL permissions."
     d = user_client(srv, admin, "~k*", "%R~*", "+sort", name="u2")
     assert d.call("SORT", "k", "GET", "#", "BY", "x*") == []
+
+
+def test_twistd_refuses_a_bad_acl_file_before_listening(tmp_path):
+    from twisted.python import usage
+    from redislite.tap import Options
+    path = tmp_path / "users.acl"
+    path.write_text("user a +nosuch\n")
+    with pytest.raises(usage.UsageError, match="Aborting Redis startup because of ACL errors"):
+        Options().parseOptions(["--aclfile", str(path), "--port", "0", "--http-port", "0"])
+    assert _acl.startup_problem(Config.defaults()) is None
