@@ -422,6 +422,7 @@ def run(args):
         time.sleep(MAX_TTL + 2)
         caught_up = _wait_caught_up(master, replica)
         mcount, mdigest = dump_digest(master)
+        caught_up = _wait_caught_up(master, replica) and caught_up   # DELs the master's reads expired
         rcount, rdigest = dump_digest(replica)
         mi, ri = _info(master), _info(replica)
         logs_bad = []
