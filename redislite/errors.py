@@ -157,6 +157,12 @@ def wrong_arity(name):
 
 
 def unknown_command(name, args):
-    """Redis lists each argument (cut to 128 chars) as ``'arg' `` with a trailing space."""
-    shown = "".join("'%s' " % a[:128] for a in args)
-    return ReplyError(UNKNOWN_COMMAND % (name[:128], shown))
+    """Redis lists the arguments as ``'arg' `` (trailing space) with ``'%.*s' ``
+    until 128 characters are shown in all, and the name with ``%.128s``; ``%s``
+    stops at a NUL."""
+    shown = ""
+    for a in args:
+        if len(shown) >= 128:
+            break
+        shown += "'%s' " % a.split("\0", 1)[0][:128 - len(shown)]
+    return ReplyError(UNKNOWN_COMMAND % (name.split("\0", 1)[0][:128], shown))
