@@ -912,6 +912,13 @@ class Acl:
         return True
 
     # -- file --
+    def config_lines(self):
+        """``user`` lines for CONFIG REWRITE: every user, none when an ACL file is used."""
+        if self.aclfile:
+            return []
+        return [("user " + (name + b" " + self.users[name].describe()).decode("utf-8", "surrogateescape"))
+                for name in sorted(self.users)]
+
     def save(self, path):
         data = b"".join(b"user " + name + b" " + self.users[name].describe() + b"\n"
                         for name in sorted(self.users))

@@ -496,3 +496,15 @@ def test_twistd_refuses_a_bad_acl_file_before_listening(tmp_path):
     with pytest.raises(usage.UsageError, match="Aborting Redis startup because of ACL errors"):
         Options().parseOptions(["--aclfile", str(path), "--port", "0", "--http-port", "0"])
     assert _acl.startup_problem(Config.defaults()) is None
+
+
+def test_config_rewrite_writes_the_users(srv, admin, tmp_path):
+    path = tmp_path / "redis.conf"
+    path.write_text('port 7705\nsave ""\nuser bob on +get\n# comment\nmaxmemory 10mb\n')
+    srv.config_file = str(path)
+    admin.call("ACL", "SETUSER", "carl", "on")
+    assert admin.call("CONFIG", "REWRITE") == OK
+    lines = path.read_text().splitlines()
+    # as redis-server 7.0.15 rewrites the same file
+    assert lines[2:4] == ["user bob on resetchannels -@all +get", "# comment"]
+    assert lines[-2:] == ["user carl on resetchannels -@all", "user default on nopass ~* &* +@all"]
