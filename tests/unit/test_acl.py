@@ -502,6 +502,7 @@ def test_config_rewrite_writes_the_users(srv, admin, tmp_path):
     path = tmp_path / "redis.conf"
     path.write_text('port 7705\nsave ""\nuser bob on +get\n# comment\nmaxmemory 10mb\n')
     srv.config_file = str(path)
+    admin.call("ACL", "SETUSER", "bob", "on", "+get")     # as if loaded from the file
     admin.call("ACL", "SETUSER", "carl", "on")
     assert admin.call("CONFIG", "REWRITE") == OK
     lines = path.read_text().splitlines()
