@@ -66,6 +66,12 @@ OPTIONS += [
     ("acllog-max-len", "entries kept in the ACL LOG"),
     ("acl-pubsub-default", "channel permission of new users: resetchannels or allchannels"),
 ]
+#: Client limits and exposure (docs/operations.md).
+OPTIONS += [
+    ("protected-mode", "refuse clients from other hosts while the default user has no password (yes/no)"),
+    ("tcp-keepalive", "seconds between TCP keepalive probes on client sockets (0: off)"),
+    ("client-output-buffer-limit", "'<class> <hard> <soft> <seconds>' groups, class normal, replica or pubsub"),
+]
 #: Replication, replica side (docs/replication.md).
 OPTIONS += [
     ("replicaof", "replicate from the master at 'HOST PORT' (or HOST:PORT); REPLICAOF at run time"),
