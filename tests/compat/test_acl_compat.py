@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis import HealthCheck
 
 from redislite.testing import RawClient, ServerProcess
-from tests.compat.differential import Pair, decode, require_redis_server
+from tests.compat.differential import Pair, decode, normalise_hello, require_redis_server
 
 
 def _norm_segment(seg: bytes) -> bytes:
@@ -536,3 +536,14 @@ def test_cat_members_per_category(acl_pair):
     for cat in decode(acl_pair.same("ACL", "CAT")):
         acl_pair.same_unordered("ACL", "CAT", cat)
     acl_pair.same("ACL", "CAT", "NoSuch")
+
+
+def test_channel_patterns_match_literally_for_psubscribe(acl_pair):
+    acl_pair.same("ACL", "SETUSER", "cp", "on", "nopass", "+@all", "resetchannels", "&p*", "&lit")
+    for cmd in (("PSUBSCRIBE", "p1"), ("PSUBSCRIBE", "p*", "lit"), ("SUBSCRIBE", "p1", "pq"),
+                ("SSUBSCRIBE", "lit"), ("SSUBSCRIBE", "other"), ("PUBLISH", "p9", "m"),
+                ("SPUBLISH", "nope", "m"), ("UNSUBSCRIBE", "zzz")):
+        user = more(acl_pair)
+        o, s = user.both("HELLO", "3", "AUTH", "cp", "x")
+        assert normalise_hello(o) == normalise_hello(s)
+        user.same(*cmd)
