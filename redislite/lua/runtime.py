@@ -213,6 +213,7 @@ class Engine:
         c.db = caller.db
         c.user = caller.user
         c.acl_user = None       # the caller's ACL user is checked in _call (scriptVerifyACL)
+        c.script_caller = caller    # server.script_caller (SORT's BY/GET ACL check)
         c.resp3 = False
         c.authenticated = True
         server = self.server
