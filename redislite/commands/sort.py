@@ -437,6 +437,8 @@ def _op_store(ks, args):
 def _acl_full_keys(client, argv, option):
     """A restricted ACL user needs read access to every key for BY/GET patterns (Redis 7.0)."""
     user = getattr(client, "acl_user", None)
+    if user is None and client.kind == "lua":
+        user = client.script_caller.acl_user        # a script runs as its caller's user
     if user is not None:
         from ..acl import lookup_argv
         if not user.full_key_access(lookup_argv(argv), argv):
