@@ -487,11 +487,12 @@ def test_fuzz_user_commands(acl_pair, rules, cmds):
 
 
 def test_sort_by_get_patterns_need_full_read_access(acl_pair):
-    acl_pair.same("ACL", "SETUSER", "so", "on", "nopass", "~k*", "+sort", "(%W~* +sort)")
+    acl_pair.same("ACL", "SETUSER", "so", "on", "nopass", "~k*", "+sort", "+eval", "(%W~* +sort)")
     acl_pair.same("ACL", "SETUSER", "so2", "on", "nopass", "~k*", "%R~*", "+sort")
     user = more(acl_pair)
     for cmd in (("AUTH", "so", "x"), ("SORT", "k", "BY", "w*"), ("SORT", "k", "BY", "nosort"),
-                ("SORT", "k", "GET", "#"), ("SORT", "k", "GET", "#", "BY", "x*"), ("AUTH", "so2", "x"),
+                ("SORT", "k", "GET", "#"), ("SORT", "k", "GET", "#", "BY", "x*"),
+                ("EVAL", "return redis.pcall('sort', KEYS[1], 'GET', '#')", "1", "k"), ("AUTH", "so2", "x"),
                 ("SORT", "k", "GET", "#", "BY", "x*")):
         user.same(*cmd)
 

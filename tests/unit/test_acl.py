@@ -509,3 +509,10 @@ def test_config_rewrite_writes_the_users(srv, admin, tmp_path):
     # as redis-server 7.0.15 rewrites the same file
     assert lines[2:4] == ["user bob on resetchannels -@all +get", "# comment"]
     assert lines[-2:] == ["user carl on resetchannels -@all", "user default on nopass ~* &* +@all"]
+
+
+def test_sort_get_inside_a_script_checks_the_callers_user(srv, admin):
+    c = user_client(srv, admin, "~k*", "+sort", "+eval")
+    assert err(c.call("EVAL", "return redis.pcall('sort', KEYS[1], 'GET', '#')", "1", "k")) == \
+        "ERR GET option of SORT denied due to insufficient ACL permissions."
+    assert admin.call("EVAL", "return redis.pcall('sort', KEYS[1], 'GET', '#')", "1", "k") == []
