@@ -794,7 +794,8 @@ class Acl:
         entry (*argv0*, the command name as sent, is its object)."""
         u = self.check_credentials(username, password)
         if u is None:
-            self.add_log(client, DENIED_AUTH, CTX_MULTI if client.multi is not None else CTX_TOPLEVEL,
+            in_multi = client.multi is not None or client.in_exec     # AUTH run by EXEC too
+            self.add_log(client, DENIED_AUTH, CTX_MULTI if in_multi else CTX_TOPLEVEL,
                          username=bytes(username), obj=bytes(argv0))
             return False
         fn = getattr(client, "authenticated_now", None)
@@ -830,17 +831,9 @@ class Acl:
         ctx = CTX_MULTI if (client.multi is not None or in_exec) else CTX_TOPLEVEL
         # the entry's client-info names the command as Redis's c->lastcmd does: the refused
         # command at the top level (set before the checks), EXEC inside a transaction
-        if in_exec:
-            # ... and the client still shows its transaction (flags=x multi=<queued>)
-            saved = client.last_cmd, client.multi
-            client.last_cmd, client.multi = "exec", [None] * in_exec
-            try:
-                self.add_log(client, reason, ctx, argv=argv, idx=idx, spec=spec)
-            finally:
-                client.last_cmd, client.multi = saved
-        else:
+        if not in_exec:
             client.last_cmd = spec.fullname
-            self.add_log(client, reason, ctx, argv=argv, idx=idx, spec=spec)
+        self.add_log(client, reason, ctx, argv=argv, idx=idx, spec=spec)
         if in_exec:
             return ReplyError(NOPERM_EXEC % EXEC_REASONS[reason])
         if reason == DENIED_CMD:
@@ -870,8 +863,7 @@ class Acl:
             else:
                 obj = bytes(argv[idx])
         now_ms = int(self.server.reactor.seconds() * 1000)
-        from .commands.connection import client_info_string
-        cinfo = client_info_string(client, self.server.reactor.seconds()).encode("utf-8", "surrogateescape")
+        cinfo = _client_info(client, self.server.reactor.seconds())
         log = self.log
         for i, e in enumerate(log[:10]):
             if (e.reason == reason and e.context == context and abs(e.ctime - now_ms) <= LOG_GROUPING_MS
@@ -1041,6 +1033,21 @@ class Acl:
 def full_arg(args, i):
     full = [b"user"] + list(args)
     return full[i].decode("utf-8", "surrogateescape") if i < len(full) else ""
+
+
+def _client_info(client, now):
+    """The CLIENT LIST line of a log entry.  While EXEC runs its commands the client still
+    shows its transaction, as Redis's does: cmd=exec flags=x multi=<queued>."""
+    from .commands.connection import client_info_string
+    in_exec = client.in_exec
+    if not in_exec:
+        return client_info_string(client, now).encode("utf-8", "surrogateescape")
+    saved = client.last_cmd, client.multi
+    client.last_cmd, client.multi = "exec", [None] * in_exec
+    try:
+        return client_info_string(client, now).encode("utf-8", "surrogateescape")
+    finally:
+        client.last_cmd, client.multi = saved
 
 
 def startup_problem(config):

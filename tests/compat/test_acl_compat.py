@@ -263,6 +263,9 @@ ENFORCEMENT = [
     ("AUTH", "nosuch", "x"),
     ("AUTH", "x"),
     ("HELLO", "2", "AUTH", "nosuch", "x"),
+    ("multi",),
+    ("AUTH", "nosuch", "y"),
+    ("exec",),
     ("subscribe", "c1", "c2"),
 ]
 
