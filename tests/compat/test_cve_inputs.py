@@ -437,9 +437,36 @@ STRUCT_BIT = [
 ]
 
 
-@pytest.mark.parametrize("group", ["sandbox", "deep", "cjson", "cmsgpack", "struct_bit"])
+#: later Lua CVEs (bit.tohex INT_MIN: CVE-2024-31449; unpack ranges: CVE-2025-46817;
+#: the shared string metatable: CVE-2025-46818) and the base library's edges.
+#: Not sent: error() with a table lacking a string 'err' (crashes redis-server
+#: 7.0.15), unpack/string.rep/table.concat over 2^31 elements and exponential
+#: Lua patterns (they stall or exhaust the oracle; RedisLite refuses or is
+#: interrupted by SCRIPT KILL only between VM instructions, as Redis).
+LUA_CVES = [
+    "return bit.tohex(65535, -2147483648)", "return bit.tohex(65535, 2147483647)", "return bit.tohex(-1, 100)",
+    "return {pcall(unpack, {}, 1, 1e7)}", "return {pcall(unpack, {1,2,3}, 2147483647, 2147483647)}",
+    "return {pcall(unpack, {}, 2147483640, 2147483647)}",
+    "getmetatable('').__index = {}", "getmetatable('').__index.upper = nil", "local m = getmetatable('') m.__add = 1",
+    "return ('x'):upper()", "return {pcall(setmetatable, 'x', {})}",
+    "return string.format('%5000d', 1)", "return {pcall(string.format, '%100d', 1)}", "return {pcall(string.format, '%.100f', 1)}",
+    "return string.byte('abc', -9223372036854775808, 9223372036854775807)", "return string.sub('abc', -2^63, 2^63)",
+    "return {pcall(string.gsub, 'abc', '(', 'x')}", "return {pcall(string.find, 'abc', '[a')}",
+    "return {pcall(string.match, 'abc', string.rep('(', 40) .. 'a' .. string.rep(')', 40))}",
+    "local co = coroutine.create(function() return redis.call('set', 'k', 'v') end) return {coroutine.resume(co)}",
+    "return {pcall(select, -1, 'a')}", "return {xpcall(function() error('x') end, function(e) return 'h:' .. e end)}",
+    "error({err = 'MYERR custom'})", "error(123)", "error(true)", "error('x', 2)",
+    "return redis.error_reply('x\\r\\ny')", "return redis.status_reply('x\\r\\ny')", "return {err = ''}", "return {err = '-'}",
+    "return redis.call('echo', {})", "return redis.call('echo', 1.5)", "return redis.call(string.rep('x', 1000))",
+    "local t = {} for i = 1, 8000 do t[i] = 'a' end return redis.call('del', unpack(t))",
+    "local t = {'echo'} for i = 1, 7990 do t[#t+1] = 'a' end return {pcall(redis.call, unpack(t))}",
+]
+
+
+@pytest.mark.parametrize("group", ["sandbox", "deep", "cjson", "cmsgpack", "struct_bit", "lua_cves"])
 def test_lua_hostile_scripts(p, group):
-    scripts = {"sandbox": SANDBOX, "deep": DEEP, "cjson": CJSON, "cmsgpack": CMSGPACK, "struct_bit": STRUCT_BIT}[group]
+    scripts = {"sandbox": SANDBOX, "deep": DEEP, "cjson": CJSON, "cmsgpack": CMSGPACK, "struct_bit": STRUCT_BIT,
+               "lua_cves": LUA_CVES}[group]
     for script in scripts:
         p.same("EVAL", script, "0")
 
