@@ -422,7 +422,10 @@ class Selector:
         if not self.allkeys:
             keys = keys_cache[0]
             if keys is None:
-                keys = keys_cache[0] = get_keys(name, argv)
+                fn = _KEYFNS.get(name)      # get_keys, inlined (this is a per-command path)
+                if fn is None:
+                    fn = _KEYFNS[name] = _compile_keys(name)
+                keys = keys_cache[0] = fn(argv)
             if keys:
                 patterns = self.patterns
                 for pos, need in keys:
@@ -824,7 +827,11 @@ class Acl:
     def check_client(self, client, spec, argv):
         """The processCommand check for a restricted user: None or the refusal."""
         user = client.acl_user
-        reason, idx = user.check(spec, argv)
+        sels = user.selectors
+        if len(sels) == 1:
+            reason, idx = sels[0].check(spec, argv, [None])
+        else:
+            reason, idx = user.check(spec, argv)
         if reason == OK:
             return None
         in_exec = client.in_exec        # the number of queued commands while EXEC runs them
