@@ -30,6 +30,8 @@ setup(
             "redis>=5.0",
             "txredisapi>=1.4.10",
             "treq>=23.11",
+            # tests/unit/test_parser_atheris.py: a binary wheel exists only there
+            "atheris>=2.3; platform_system == 'Linux' and platform_machine == 'x86_64' and python_version < '3.12'",
         ],
         # benchmarks/: fakeredis's TcpFakeServer is the other Python Redis server we compare with
         # benchmarks/suite.py draws its scaling charts with matplotlib
