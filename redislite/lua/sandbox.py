@@ -216,10 +216,46 @@ local function s_setmetatable_impl(...)
   return "ok", setmetatable_(t, m)
 end
 local s_rawset, s_setmetatable = make_cf(s_rawset_impl), make_cf(s_setmetatable_impl)
+-- a C library function's argument error, raised from its Lua wrapper: named as
+-- the caller called it ('?' under pcall), positioned at a Lua caller only
+local function wrapper_error(msg)
+  local n, c = getinfo(2, "n"), getinfo(3, "Sl")
+  local pos = ""
+  if c and c.what ~= "C" and c.source ~= INTERNAL and c.currentline > 0 then
+    pos = c.short_src .. ":" .. c.currentline .. ": "
+  end
+  error_(pos .. sgsub(msg, "%$NAME", n and n.name or "?"), 0)
+end
 local function s_table_mutator(f, fname)
-  return function(t, ...)
-    if real_of[t] then error_(RO, 0) end
-    return f(t, ...)
+  return function(...)
+    local t = ...
+    local nargs = select_("#", ...)
+    if type_(t) ~= "table" then
+      wrapper_error("bad argument #1 to '$NAME' (table expected, got " .. (nargs == 0 and "no value" or type_(t)) .. ")")
+    end
+    -- the argument checks of Lua 5.1's tinsert/tremove/tsort, so their errors
+    -- name the user's line rather than this wrapper
+    if fname == "insert" then
+      if nargs ~= 2 and nargs ~= 3 then wrapper_error("wrong number of arguments to 'insert'") end
+      if nargs == 3 and tonumber_((select_(2, ...))) == nil then
+        wrapper_error("bad argument #2 to '$NAME' (number expected, got " .. type_((select_(2, ...))) .. ")")
+      end
+    elseif nargs >= 2 then
+      local a = select_(2, ...)
+      if fname == "sort" and a ~= nil and type_(a) ~= "function" then
+        wrapper_error("bad argument #2 to '$NAME' (function expected, got " .. type_(a) .. ")")
+      elseif fname == "remove" and a ~= nil and tonumber_(a) == nil then
+        wrapper_error("bad argument #2 to '$NAME' (number expected, got " .. type_(a) .. ")")
+      end
+    end
+    local real = real_of[t]
+    if real then
+      -- Redis's read-only check is on each write: sorting or removing from
+      -- a table with no array part writes nothing
+      if fname ~= "insert" and #real == 0 then return f({}, select_(2, ...)) end
+      error_(RO, 0)
+    end
+    return f(...)
   end
 end
 local function redis_pcall_fix(ok, ...)
