@@ -370,6 +370,8 @@ SANDBOX = [
     "return type(getmetatable(_G).__index)", "getmetatable(_G).x = 1", "x = 1", "_G.foo = 1",
     "return nonexistent_global", "return rawget(_G, 'foo')", "table.insert(_G, 1)",
     "return {pcall(table.insert, _G, 1)}", "string.rep = nil", "redis.call = nil",
+    "return {pcall(table.sort, redis)}", "return {pcall(table.remove, redis)}", "return {pcall(table.sort)}",
+    "table.insert({}, 1, 2, 3)", "return {pcall(table.insert, {}, 'x', 2)}", "table.sort({2, 1}, 'x')",
     "return setmetatable(setmetatable({}, {__metatable=1}), {})", "return rawset({}, nil, 1)",
     "return {type(redis.call), type(struct.pack), type(cjson.encode), type(bit.band), type(load), type(rawset)}",
     "return type(getmetatable(redis.call))",
