@@ -586,6 +586,19 @@ local LIBS = {
 string_meta_proxy = protect({__index = LIBS.string})
 global_meta_proxy = protect(ERRMETA)
 
+local text_load
+-- Redis's Lua never loads bytecode: a chunk starting with ESC is lexed as text
+-- ("unexpected symbol near 'char(27)'").  Stock 5.1 would undump it, so the
+-- first byte is swapped for another one the lexer refuses the same way.
+text_load = function(s, name)
+  if type_(s) == "string" and sbyte(s, 1) == 27 then
+    local f, e = loadstring_("\1" .. ssub(s, 2), name or s)
+    if f then return nil, "bytecode loading is not allowed" end   -- not reached: \1 cannot start a chunk
+    return nil, (sgsub(e, "near 'char%(1%)'$", "near 'char(27)'"))
+  end
+  return loadstring_(s, name)
+end
+
 local function base_globals(env_ref)
   local G = {
     assert = assert, collectgarbage = collectgarbage, error = error_, gcinfo = gcinfo,
@@ -596,8 +609,7 @@ local function base_globals(env_ref)
   }
   for k, v in pairs_(LIBS) do G[k] = v end
   local function s_loadstring(s, name)
-    if type_(s) == "string" and sbyte(s, 1) == 27 then return nil, "bytecode loading is not allowed" end
-    local f, e = loadstring_(s, name)
+    local f, e = text_load(s, name)
     if f then setfenv_(f, env_ref[1]) end
     return f, e
   end
@@ -743,7 +755,7 @@ function API.new_function_env(register)
 end
 
 function API.compile(code, chunkname, env)
-  local f, e = loadstring_(code, chunkname)
+  local f, e = text_load(code, chunkname)
   if not f then return nil, e end
   setfenv_(f, env)
   return f, nil

@@ -364,6 +364,8 @@ SANDBOX = [
     "return io", "return debug.getinfo(1)", "return type(debug)", "return module", "return package",
     "return type(getfenv)", "return type(setfenv)", "return newproxy ~= nil", "return string.dump(function() end)",
     "return loadstring(string.dump(function() return 1 end))",
+    "return select(2, loadstring(string.dump(function() return 1 end)))", "return select(2, loadstring('\\27Lua', '=nm'))",
+    "\x1bLua", "\x1bLua\nreturn 1",
     "return setmetatable(_G, nil)", "setmetatable(_G, {})", "return rawset(_G, 'x', 1)", "rawset(_G, 'x', 1)",
     "return {pcall(setmetatable, _G, nil)}", "return {pcall(rawset, _G, 'x', 1)}",
     "local t = getmetatable(_G); t.__index = nil; return 1", "local t = getmetatable(_G); return type(t)",
