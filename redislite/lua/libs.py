@@ -19,6 +19,18 @@ _U64 = 2 ** 64 - 1
 _NIL = object()     # an argument slot holding nil (not "no value")
 
 
+def _c_to_u64(v):
+    """putinteger's (Uinttype)(Itype)n / (Uinttype)n as x86-64 computes them:
+    NaN and out-of-range negatives give 2^63, +inf and values >= 2^64 give 0."""
+    if v != v:
+        return 1 << 63
+    if v < 0:
+        return 1 << 63 if v < -(1 << 63) else int(v) & _U64
+    if v >= 1 << 64:
+        return 0
+    return int(v)
+
+
 def _getinteger(raw, little, signed):
     """struct.c getinteger: a 64-bit accumulator (bytes past 8 shift out) and
     C's sign extension, whose shift count x86 takes modulo 64."""
@@ -82,7 +94,10 @@ class Libs:
                     # luaL_argerror names the function as the caller did ('?' under pcall)
                     name = self.engine.api.c_name()
                     name = name.decode("utf-8", "surrogateescape") if type(name) is bytes else "?"
-                    text = "bad argument #%d to '%s' (%s)" % (e.arg[0], name, e.arg[1])
+                    n, msg = e.arg
+                    if 0 < n <= len(args) and args[n - 1] is None:   # passed, as nil
+                        msg = msg.replace("got no value", "got nil")
+                    text = "bad argument #%d to '%s' (%s)" % (n, name, msg)
                 text = text.encode("utf-8", "surrogateescape")
                 if e.bare:
                     raise LuaRaise(message=text, bare=True)
@@ -117,7 +132,7 @@ class Libs:
 
     def bit_tohex(self, *a):
         b = self._barg(a[0] if a else None, 1, "tohex")
-        n = 8 if len(a) < 2 or a[1] is None else self._signed(self._barg(a[1], 2, "tohex"))
+        n = 8 if len(a) < 2 else self._signed(self._barg(a[1], 2, "tohex"))   # lua_isnone: nil counts
         digits = "0123456789abcdef"
         if n < 0:
             n = -n
@@ -135,7 +150,7 @@ class Libs:
 
     def _fold(self, a, fname, op):
         b = self._barg(a[0] if a else None, 1, fname)
-        for i in range(1, len(a)):
+        for i in range(len(a) - 1, 0, -1):     # LuaBitOp folds from the last argument down
             b = op(b, self._barg(a[i], i + 1, fname))
         return self._signed(b)
 
@@ -196,10 +211,11 @@ class Libs:
         return a, i
 
     def _parse_fmt(self, fmt, fname):
-        """Yield (opt, size, little_endian, align) for each option of a struct
-        format, as optsize/controloptions read it: control characters are
-        applied here, and anything else unknown is yielded with size 0 (pack
-        and unpack reject it through controloptions; size ignores letters)."""
+        """Yield (opt, size, little_endian, align) for each character of a
+        struct format, as the C loops see it: control characters and unknown
+        options are yielded with size 0 *before* controloptions applies or
+        rejects them (unpack checks its bounds first); size ignores unknown
+        letters."""
         i, n = 0, len(fmt)
         little, align = True, 1
         while i < n:
@@ -212,7 +228,9 @@ class Libs:
                     raise LibError("integral size %d is larger than limit of 32" % size)
             if opt in self._SIZES:
                 yield opt, size, little, align
-            elif opt == " ":
+                continue
+            yield opt, 0, little, align
+            if opt == " ":
                 continue
             elif opt == ">":
                 little = False
@@ -223,7 +241,7 @@ class Libs:
                 if align <= 0 or align & (align - 1):
                     raise LibError("alignment %d is not a power of 2" % align)
             elif fname == "size" and opt.isalnum():
-                yield opt, 0, little, align
+                continue
             else:
                 raise _argerror(1, fname, "invalid format option '%s'" % opt)
 
@@ -257,7 +275,7 @@ class Libs:
                 out += b"\0"
             elif opt in "bBhHlLTiI":
                 v = self._number(take(), arg, "pack")
-                iv = int(v) if not (isinstance(v, float) and (math.isnan(v) or math.isinf(v))) else 0
+                iv = _c_to_u64(v)
                 # a 64-bit value, zero-extended past 8 bytes (putinteger)
                 iv &= _U64 if size >= 8 else (1 << (8 * size)) - 1
                 out += iv.to_bytes(size, "little" if little else "big") if size else b""

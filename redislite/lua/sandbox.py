@@ -419,18 +419,30 @@ local function invalid_number_start(s, i)
   local word = slower(ssub(s, i, i + 2))
   return word == "inf" or word == "nan"
 end
+local json_string_at
+-- the token at i as json_next_token names it in errors, and where: a string
+-- token that fails to lex reports its own error and position
 local function token_name(s, i)
   local c = ssub(s, i, i)
-  if c == "" or c == "\0" then return "T_END" end
+  if c == "" or c == "\0" then return "T_END", i end
   local names = {["{"] = "T_OBJ_BEGIN", ["}"] = "T_OBJ_END", ["["] = "T_ARR_BEGIN", ["]"] = "T_ARR_END",
                  [":"] = "T_COLON", [","] = "T_COMMA"}
-  if names[c] then return names[c] end
-  if c == '"' then return "T_STRING" end
-  if sfind(c, "[%-%d]") then return strtod_end(s, i) and "T_NUMBER" or "invalid number" end
-  if ssub(s, i, i + 3) == "true" or ssub(s, i, i + 4) == "false" then return "T_BOOLEAN" end
-  if ssub(s, i, i + 3) == "null" then return "T_NULL" end
-  if invalid_number_start(s, i) then return strtod_end(s, i) and "T_NUMBER" or "invalid number" end
-  return "invalid token"
+  if names[c] then return names[c], i end
+  if c == '"' then
+    local ok, e = pcall_(json_string_at, s, i)
+    if ok then return "T_STRING", i end
+    local found, at = string.match(e, "found (.-) at character (%d+)$")
+    return found, tonumber_(at)
+  end
+  if sfind(c, "[%-%d]") then return strtod_end(s, i) and "T_NUMBER" or "invalid number", i end
+  if ssub(s, i, i + 3) == "true" or ssub(s, i, i + 4) == "false" then return "T_BOOLEAN", i end
+  if ssub(s, i, i + 3) == "null" then return "T_NULL", i end
+  if invalid_number_start(s, i) then return strtod_end(s, i) and "T_NUMBER" or "invalid number", i end
+  return "invalid token", i
+end
+local function jerr_at(expected, s, i)
+  local found, at = token_name(s, i)
+  jerr(expected, found, at)
 end
 local function utf8_char(cp)
   if cp < 0x80 then return schar(cp) end
@@ -441,12 +453,13 @@ local function utf8_char(cp)
   return schar(0xF0 + floor(cp / 262144), 0x80 + floor(cp / 4096) % 64, 0x80 + floor(cp / 64) % 64, 0x80 + cp % 64)
 end
 local unescapes = {['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t"}
-local function json_string_at(s, i)
+json_string_at = function(s, i, expected)
+  expected = expected or "value"
   local out = {}
   local j = i + 1
   while true do
     local a, b = sfind(s, '["\\%z]', j)
-    if not a or ssub(s, a, a) == "\0" then jerr("value", "unexpected end of string", a or #s + 1) end
+    if not a or ssub(s, a, a) == "\0" then jerr(expected, "unexpected end of string", a or #s + 1) end
     out[#out + 1] = ssub(s, j, a - 1)
     if ssub(s, a, a) == '"' then return tconcat(out), a + 1 end
     local c = ssub(s, a + 1, a + 1)
@@ -454,13 +467,13 @@ local function json_string_at(s, i)
       -- json_append_unicode_escape: a surrogate must be a high one followed by \u<low>
       local hex = ssub(s, a + 2, a + 5)
       local cp = sfind(hex, "^%x%x%x%x$") and tonumber_(hex, 16)
-      if not cp then jerr("value", "invalid unicode escape code", a) end
+      if not cp then jerr(expected, "invalid unicode escape code", a) end
       local nexti = a + 6
       if cp >= 0xD800 and cp <= 0xDFFF then
         local lo = ssub(s, nexti, nexti + 1) == "\\u" and sfind(ssub(s, nexti + 2, nexti + 5), "^%x%x%x%x$")
                    and tonumber_(ssub(s, nexti + 2, nexti + 5), 16)
         if cp >= 0xDC00 or not lo or lo < 0xDC00 or lo > 0xDFFF then
-          jerr("value", "invalid unicode escape code", a)
+          jerr(expected, "invalid unicode escape code", a)
         end
         cp = 0x10000 + (cp - 0xD800) * 1024 + (lo - 0xDC00)
         nexti = nexti + 6
@@ -471,7 +484,7 @@ local function json_string_at(s, i)
       out[#out + 1] = unescapes[c]
       j = a + 2
     else
-      jerr("value", "invalid escape code", a)
+      jerr(expected, "invalid escape code", a)
     end
   end
 end
@@ -486,18 +499,18 @@ json_decode_value = function(s, i, depth)
     if ssub(s, i, i) == "}" then return t, i + 1 end
     while true do
       i = skip_ws(s, i)
-      if ssub(s, i, i) ~= '"' then jerr("object key string", token_name(s, i), i) end
+      if ssub(s, i, i) ~= '"' then jerr_at("object key string", s, i) end
       local k
-      k, i = json_string_at(s, i)
+      k, i = json_string_at(s, i, "object key string")
       i = skip_ws(s, i)
-      if ssub(s, i, i) ~= ":" then jerr("colon", token_name(s, i), i) end
+      if ssub(s, i, i) ~= ":" then jerr_at("colon", s, i) end
       local v
       v, i = json_decode_value(s, i + 1, depth)
       rawset_(t, k, v)
       i = skip_ws(s, i)
       local d = ssub(s, i, i)
       if d == "}" then return t, i + 1 end
-      if d ~= "," then jerr("comma or object end", token_name(s, i), i) end
+      if d ~= "," then jerr_at("comma or object end", s, i) end
       i = i + 1
     end
   elseif c == "[" then
@@ -515,7 +528,7 @@ json_decode_value = function(s, i, depth)
       i = skip_ws(s, i)
       local d = ssub(s, i, i)
       if d == "]" then return t, i + 1 end
-      if d ~= "," then jerr("comma or array end", token_name(s, i), i) end
+      if d ~= "," then jerr_at("comma or array end", s, i) end
       i = i + 1
     end
   elseif c == '"' then
@@ -528,7 +541,7 @@ json_decode_value = function(s, i, depth)
     if not e then jerr("value", "invalid number", i) end
     return tonumber_(ssub(s, i, e - 1)), e
   else
-    jerr("value", token_name(s, i), i)
+    jerr_at("value", s, i)
   end
 end
 local function cjson_decode(...)
@@ -536,11 +549,15 @@ local function cjson_decode(...)
   local s = ...
   if type_(s) == "number" then s = tostring_(s) end
   if type_(s) ~= "string" then return nil, "bad argument #1 to 'decode' (string expected, got " .. typename(s) .. ")" end
+  if #s >= 2 and (sbyte(s, 1) == 0 or sbyte(s, 2) == 0) then
+    return nil, "JSON parser does not support UTF-16 or UTF-32"
+  end
   local ok, v, i = pcall_(json_decode_value, s, 1, 0)
   if not ok then return nil, v end
   i = skip_ws(s, i)
   if i <= #s and ssub(s, i, i) ~= "\0" then
-    return nil, "Expected the end but found " .. token_name(s, i) .. " at character " .. i
+    local found, at = token_name(s, i)
+    return nil, "Expected the end but found " .. found .. " at character " .. at
   end
   return v
 end
