@@ -10,6 +10,10 @@ servers then answer what they parsed and close, so an incomplete request
 costs no timeout.  Mutations that could spell a dangerous or blocking
 command (FLUSHALL, SHUTDOWN, DEBUG, BLPOP, SUBSCRIBE...) are discarded.
 
+The second fuzzer sends Lua library calls (cjson.decode of token soups,
+cmsgpack.unpack of byte soups, struct.pack/unpack with fuzzed formats and
+values, bit.*) to both servers under pcall: same reply bytes.
+
 The example budget is bounded (``MAX_EXAMPLES``) so the module stays under
 ~30 s on a loaded 2-core machine; ``HYPOTHESIS_PROFILE=thorough`` runs more.
 """
@@ -170,3 +174,58 @@ def test_exchange_sees_replies_before_the_close(fuzz_servers):
     expected = exchange(oracle, payload)
     assert expected == (b"+OK\r\n$1\r\nv\r\n", "closed")
     assert exchange(subject, payload) == expected
+
+
+# ---------------------------------------------------------------------------
+# Lua library calls (cjson, cmsgpack, struct, bit) with fuzzed arguments
+# ---------------------------------------------------------------------------
+
+def _lua_str(data):
+    return "'" + "".join("\\%d" % c if c < 32 or c > 126 or chr(c) in "'\\" else chr(c) for c in data) + "'"
+
+
+#: JSON fragments; "-0" is left out: a negative zero crossing RedisLite's
+#: Python trampoline comes back as 0 (a documented gap of the lupa bridge)
+_JSON_TOKENS = ("[", "]", "{", "}", ",", ":", '"a"', '"\\u00e9"', '"\\ud83d\\ude00"', '"\\ud800"', "1", "-1.5e3",
+                "0x1F", "nan", "-inf", "Infinity", "true", "false", "null", " ", "\t", '"\\n"', "1e999", "01", "+2",
+                '"', "\\", "x", "\x00", "1.", ".5", "tru", '"\\x41"')
+_MSGPACK_BYTES = (0x91, 0x92, 0x81, 0xDC, 0xDE, 0xC0, 0xC2, 0xC3, 0xCA, 0xCB, 0xCC, 0xCD, 0xD0, 0xD3, 0xD9, 0xA3,
+                  0x01, 0x7F, 0xFF, 0xE0, 0x00, 0x61, 0xC1, 0xCF, 0xC4)
+_STRUCT_OPTS = ("b", "B", "h", "H", "l", "L", "T", "i", "I", "i3", "I7", "i8", "i12", "f", "d", "c", "c0", "c3", "s",
+                "x", "<", ">", "!", "!2", "!3", " ", "X", "=", "i40", "z")
+_LUA_VALUES = ("1", "-1", "255", "65536", "2^31", "-2^63", "2^64", "1.5", "-1.5", "'7'", "'ab'", "'abcdef'", "nil",
+               "{}", "0/0", "1/0", "-1/0", "33", "-33")
+
+_lua_calls = st.one_of(
+    st.lists(st.sampled_from(_JSON_TOKENS), min_size=1, max_size=8).map(
+        lambda toks: "return {pcall(function() return cjson.encode(cjson.decode(%s)) end)}"
+                     % _lua_str("".join(toks).encode())),
+    st.tuples(st.lists(st.sampled_from(_MSGPACK_BYTES), max_size=10),
+              st.sampled_from(("cmsgpack.unpack(%s)", "cmsgpack.unpack_one(%s, %s)", "cmsgpack.unpack_limit(%s, %s, %s)")),
+              st.lists(st.sampled_from(("0", "1", "2", "-1", "3", "100")), min_size=2, max_size=2)).map(
+        lambda t: "return {pcall(function() local r = {%s} for i, v in ipairs(r) do if type(v) == 'table' then "
+                  "r[i] = cmsgpack.pack(v) end end return r end)}"
+                  % (t[1] % ((_lua_str(bytes(t[0])),) + tuple(t[2][:t[1].count("%s") - 1])))),
+    st.tuples(st.lists(st.sampled_from(_STRUCT_OPTS), min_size=1, max_size=4),
+              st.lists(st.sampled_from(_LUA_VALUES), max_size=3)).map(
+        lambda t: "return {pcall(struct.pack, %s%s)}" % (_lua_str("".join(t[0]).encode()),
+                                                         "".join(", " + v for v in t[1]))),
+    st.tuples(st.lists(st.sampled_from(_STRUCT_OPTS), min_size=1, max_size=4), st.binary(max_size=12),
+              st.sampled_from(("", ", 1", ", 0", ", -1", ", 3", ", 20"))).map(
+        lambda t: "return {pcall(struct.unpack, %s, %s%s)}" % (_lua_str("".join(t[0]).encode()), _lua_str(t[1]), t[2])),
+    st.tuples(st.sampled_from(("tobit", "tohex", "bnot", "band", "bor", "bxor", "lshift", "rshift", "arshift", "rol",
+                               "ror", "bswap")),
+              st.lists(st.sampled_from(_LUA_VALUES + ("'x'", "2^53", "2^32+5")), max_size=3)).map(
+        lambda t: "return {pcall(bit.%s%s)}" % (t[0], "".join(", " + v for v in t[1]))),
+)
+
+
+@settings(max_examples=4000 if _THOROUGH else 4 * MAX_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(script=_lua_calls)
+def test_lua_library_calls_get_redis_answer(fuzz_servers, script):
+    oracle, subject, bystander, resetters = fuzz_servers
+    expected = resetters[0].call("EVAL", script, "0")
+    got = resetters[1].call("EVAL", script, "0")
+    if b"table: 0x" not in expected:      # tostring() of a table shows its address
+        assert got == expected, script
