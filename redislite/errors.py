@@ -148,8 +148,15 @@ def err(message, *args):
     return ReplyError(message % args if args else message)
 
 
+def _raw(b):
+    """Client bytes shown in an error as Redis shows them: raw (the encoder's
+    surrogateescape gives back bytes that are not UTF-8), ``%s`` stopping at a NUL."""
+    return b.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
 def unknown_subcommand(sub, container):
-    return ReplyError(UNKNOWN_SUBCOMMAND % (sub[:128], container.upper()))
+    """``sub`` is the client's bytes; Redis shows at most 128 of them (``%.128s``)."""
+    return ReplyError(UNKNOWN_SUBCOMMAND % (_raw(sub[:128]), container.upper()))
 
 
 def wrong_arity(name):
@@ -157,12 +164,12 @@ def wrong_arity(name):
 
 
 def unknown_command(name, args):
-    """Redis lists the arguments as ``'arg' `` (trailing space) with ``'%.*s' ``
-    until 128 characters are shown in all, and the name with ``%.128s``; ``%s``
-    stops at a NUL."""
-    shown = ""
+    """Redis lists the arguments (bytes) as ``'arg' `` (trailing space) with
+    ``'%.*s' `` until 128 bytes are shown in all, and the name with ``%.128s``;
+    ``%s`` stops at a NUL."""
+    shown = b""
     for a in args:
         if len(shown) >= 128:
             break
-        shown += "'%s' " % a.split("\0", 1)[0][:128 - len(shown)]
-    return ReplyError(UNKNOWN_COMMAND % (name.split("\0", 1)[0][:128], shown))
+        shown += b"'%s' " % a.split(b"\0", 1)[0][:128 - len(shown)]
+    return ReplyError(UNKNOWN_COMMAND % (_raw(name[:128]), _raw(shown)))

@@ -111,14 +111,12 @@ class Client:
         server = self.server
         spec = _COMMANDS.get(argv[0]) or _lookup(argv[0])
         if spec is None:
-            return self._reject(errors.unknown_command(
-                argv[0].decode("utf-8", "replace"), [a.decode("utf-8", "replace") for a in argv[1:]]))
+            return self._reject(errors.unknown_command(argv[0], argv[1:]))
         n = len(argv)
         if spec.container and n >= 2:
             sub = spec.subcommands.get(argv[1].lower())
             if sub is None:
-                return self._reject(errors.unknown_subcommand(
-                    argv[1].decode("utf-8", "replace"), spec.fullname))
+                return self._reject(errors.unknown_subcommand(argv[1], spec.fullname))
             spec = sub
         a = spec.arity
         if (n != a) if a >= 0 else (n < -a):

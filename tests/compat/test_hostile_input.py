@@ -90,6 +90,10 @@ CASES = {
     "inline-nul": b"PI\x00NG\r\n",
     "inline-lf-only": b"PING\nPING\n",
     "inline-escapes": b'ECHO "a\\x41\\n" \'b\\\'c\'\r\nECHO "\\xZZ"\r\nECHO "a"b\r\n',
+    # unknown names and arguments are echoed as raw bytes, cut at 128 bytes (not characters)
+    "unknown-not-utf8": b"*2\r\n$4\r\nf\xffoo\r\n$3\r\na\xfeb\r\n",
+    "unknown-multibyte-cut": b"*2\r\n$200\r\n" + b"\xc3\xa9" * 100 + b"\r\n$200\r\n" + b"\xc3\xa9" * 100 + b"\r\n",
+    "unknown-subcommand-not-utf8": b"*2\r\n$6\r\nCONFIG\r\n$4\r\ng\xffet\r\n",
 }
 
 
