@@ -31,6 +31,7 @@ _COMMANDS = registry.COMMANDS
 _key_slot = key_slot
 BLOCKED = blocking.BLOCKED
 _READONLY = ReplyError(errors.READONLY)
+_REPLICA_KEYSPACE = ReplyError(errors.REPLICA_KEYSPACE)
 _LOADING = ReplyError(errors.LOADING)
 #: Commands that run at once inside MULTI instead of being queued (as Redis).
 _MULTI_PASSTHROUGH = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
@@ -93,6 +94,8 @@ class Client:
         self.no_block = False        # set during EXEC and scripts: blocking commands return at once
         self.pushed = []             # out-of-band replies for clients with no transport
         self.subscribed = False      # in pub/sub mode (maintained by the pubsub family)
+        #: a MONITOR or replica connection (Redis's CLIENT_SLAVE): refused the keyspace
+        self.keyspace_denied = False
         self.channels = set()
         self.patterns = set()
         self.shard_channels = set()
@@ -136,7 +139,7 @@ class Client:
         if spec.denyoom and server.maxmemory and not self.no_evict and not server.make_room():
             spec.rejected += 1
             return self._reject(_OOM, spec)
-        if server.gated or self.subscribed:
+        if server.gated or self.subscribed or self.keyspace_denied:
             refusal = self._gates(server, spec)
             if refusal is not None:
                 if refusal is BLOCKED:
@@ -202,6 +205,8 @@ class Client:
             return _READONLY
         if self.subscribed and not self.resp3 and spec.fullname not in _SUBSCRIBED_OK:
             return ReplyError(_SUBSCRIBED_ONLY % spec.fullname)
+        if self.keyspace_denied and ("readonly" in spec.flags or clientlimits.may_replicate(self, spec)):
+            return _REPLICA_KEYSPACE    # so a replica or monitor cannot slip past CLIENT PAUSE
         if server.stale_error is not None and "stale" not in spec.flags and self.kind != "master":
             return server.stale_error
         if server.loading and "loading" not in spec.flags:

@@ -219,6 +219,7 @@ def monitor(client, argv):
     if client.kind != "normal":
         return _NO_REPLY
     client.kind = "monitor"
+    client.keyspace_denied = True
     _hub(client).add_monitor(client)
     return OK
 
@@ -232,6 +233,7 @@ _NO_REPLY = _RawReply(b"", b"")
 def _reset_monitor(client):
     if client.kind == "monitor":
         client.kind = "normal"
+        client.keyspace_denied = False
         hub = getattr(client.server, "introspection", None)
         if hub is not None:
             hub.remove_monitor(client)

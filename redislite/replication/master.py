@@ -471,6 +471,7 @@ class ReplicationMaster:
     # -- replicas come and go -----------------------------------------------------------------
     def become_replica(self, client, r):
         client.kind = "replica"
+        client.keyspace_denied = True
         client.replica = r
         client.__class__ = _replica_class(type(client))
         self.repl.replicas.append(r)

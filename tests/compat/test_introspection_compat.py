@@ -194,6 +194,23 @@ def test_monitor_client_sees_its_own_commands_after_the_reply(pair):
             assert _MON.match(m.read_reply()).group(3) == b'"PING"'
 
 
+def test_a_monitor_is_refused_the_keyspace_until_reset(pair):
+    """Redis's CLIENT_SLAVE rule: reads, writes and may-replicate commands get an error
+    (keeps a monitor from slipping past CLIENT PAUSE); RESET makes it a normal client."""
+    seen = {}
+    for name in ("oracle", "subject"):
+        side = getattr(pair, name)
+        with RawClient(side.host, side.port) as m:
+            m.call("MONITOR")
+            got = [m.call(*argv) for argv in (("GET", "k"), ("SET", "k", "v"), ("PUBLISH", "c", "m"),
+                                              ("PFCOUNT", "h"), ("EVAL", "return 1", "0"), ("DBSIZE",))]
+            got.append(m.call("RESET"))
+            got.append(m.call("GET", "k"))
+            seen[name] = got
+    assert seen["subject"] == seen["oracle"]
+    assert seen["oracle"][0] == b"-ERR Replica can't interact with the keyspace\r\n"
+
+
 def test_client_list_for_a_monitor(pair):
     fields = {}
     for name in ("oracle", "subject"):
