@@ -27,7 +27,7 @@ import time
 import pytest
 
 from redislite.testing import RawClient, split_aggregate
-from tests.compat.test_hostile_input import rss_kb
+from tests.compat.test_hostile_input import config_on_both, rss_kb
 
 pytestmark = pytest.mark.compat
 
@@ -61,15 +61,8 @@ def p(pair, bystander):
 @pytest.fixture
 def small_bulk_limit(redis_server, redislite_server):
     """proto-max-bulk-len at its 1 MB minimum on both servers for one test."""
-    clients = [RawClient(s.host, s.port) for s in (redis_server, redislite_server)]
-    for c in clients:
-        assert c.call("CONFIG", "SET", "proto-max-bulk-len", "1048576") == b"+OK\r\n"
-    try:
+    with config_on_both((redis_server, redislite_server), "proto-max-bulk-len", "1048576", "536870912"):
         yield 1048576
-    finally:
-        for c in clients:
-            c.call("CONFIG", "SET", "proto-max-bulk-len", "536870912")
-            c.close()
 
 
 # ---------------------------------------------------------------------------

