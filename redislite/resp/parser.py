@@ -392,10 +392,26 @@ class RequestParser:
             k = j + 2 * left
             if k > ntok:
                 break
-            argv = parts[j + 1:k:2]
-            if list(map(bulk_get, parts[j:k:2])) != list(map(len, argv)):
-                break
-            a0 = argv[0]
+            if left == 2:
+                # GET key, DEL key...: no slices or temporary lists for the common shapes
+                a0 = parts[i + 2]
+                a1 = parts[i + 4]
+                if bulk_get(parts[j]) != len(a0) or bulk_get(parts[i + 3]) != len(a1):
+                    break
+                argv = [a0, a1]
+            elif left == 3:
+                a0 = parts[i + 2]
+                a1 = parts[i + 4]
+                a2 = parts[i + 6]
+                if bulk_get(parts[j]) != len(a0) or bulk_get(parts[i + 3]) != len(a1) \
+                        or bulk_get(parts[i + 5]) != len(a2):
+                    break
+                argv = [a0, a1, a2]
+            else:
+                argv = parts[j + 1:k:2]
+                if list(map(bulk_get, parts[j:k:2])) != list(map(len, argv)):
+                    break
+                a0 = argv[0]
             if len(a0) < 6 and a0 in _CROSS_PROTOCOL_ANYCASE:
                 break
             out_append(argv)
