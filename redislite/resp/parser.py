@@ -393,7 +393,7 @@ class RequestParser:
             if k > ntok:
                 break
             if left == 2:
-                # GET key, DEL key...: no slices or temporary lists for the common shapes
+                # GET key, LPOP key...: no slices or temporary lists for the common shapes
                 a0 = parts[i + 2]
                 a1 = parts[i + 4]
                 if bulk_get(parts[j]) != len(a0) or bulk_get(parts[i + 3]) != len(a1):
@@ -407,6 +407,16 @@ class RequestParser:
                         or bulk_get(parts[i + 5]) != len(a2):
                     break
                 argv = [a0, a1, a2]
+            elif left == 4:
+                # HSET key field value, ZADD key score member, LSET, SETEX...
+                a0 = parts[i + 2]
+                a1 = parts[i + 4]
+                a2 = parts[i + 6]
+                a3 = parts[i + 8]
+                if bulk_get(parts[j]) != len(a0) or bulk_get(parts[i + 3]) != len(a1) \
+                        or bulk_get(parts[i + 5]) != len(a2) or bulk_get(parts[i + 7]) != len(a3):
+                    break
+                argv = [a0, a1, a2, a3]
             else:
                 argv = parts[j + 1:k:2]
                 if list(map(bulk_get, parts[j:k:2])) != list(map(len, argv)):
