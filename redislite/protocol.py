@@ -299,6 +299,7 @@ class RedisProtocol(Protocol, Client):
             self.fd = -1
         if len(server.clients) >= server.maxclients:
             server.rejected_connections += 1
+            server.unissue_client_id(self.id)
             self.transport.write(_MAXCLIENTS)
             self.closing = True
             self.transport.loseConnection()

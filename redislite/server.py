@@ -5,7 +5,6 @@ injected) so unit tests build it on ``task.Clock`` with no network.  The
 Twisted wiring (listeners, HTTP, persistence) lives in ``service.py``.
 """
 
-import itertools
 import os
 import time as _time
 
@@ -53,7 +52,7 @@ class Server:
             shard.ready_keys = self.ready_keys
         self.router = Router(self.shards)
         self.clients = {}
-        self._client_ids = itertools.count(1)
+        self._last_client_id = 0
         self.run_id = os.urandom(20).hex()
         self.version = __version__
         # counters for INFO stats
@@ -213,7 +212,14 @@ class Server:
 
     # -- clients ---------------------------------------------------------------------
     def next_client_id(self):
-        return next(self._client_ids)
+        self._last_client_id += 1
+        return self._last_client_id
+
+    def unissue_client_id(self, cid):
+        """A connection refused by maxclients: Redis refuses it before creating the
+        client, so the id is not used up (the next client gets it)."""
+        if cid == self._last_client_id:
+            self._last_client_id -= 1
 
     def add_client(self, client):
         self.clients[client.id] = client

@@ -223,12 +223,14 @@ def test_maxclients_error_then_close(servers, admin):
             time.sleep(0.02)
         again = server.raw()
         ok = again.call("PING")
+        # the refused connection used no client id (Redis refuses before createClient)
+        id_gap = int(again.call("CLIENT", "ID")[1:-2]) - int(held[1].call("CLIENT", "ID")[1:-2])
         for h in held[1:] + [again]:
             h.close()
-        return refused, rejected, ok
-    refused, rejected, ok = same(servers, run)
+        return refused, rejected, ok, id_gap
+    refused, rejected, ok, id_gap = same(servers, run)
     assert refused in (b"-ERR max number of clients reached\r\n<closed>", b"<closed>")
-    assert (rejected, ok) == (1, b"+PONG\r\n")
+    assert (rejected, ok, id_gap) == (1, b"+PONG\r\n", 1)
 
 
 # -- idle timeout and keepalive --------------------------------------------------------------------
