@@ -27,7 +27,7 @@ import time
 import pytest
 
 from redislite.testing import RawClient, split_aggregate
-from tests.compat.test_hostile_input import config_on_both, rss_kb
+from tests.compat.test_hostile_input import config_on_both, rss_kb, watched_bystander
 
 pytestmark = pytest.mark.compat
 
@@ -41,14 +41,8 @@ LONG_MIN = -9223372036854775808
 def bystander(redislite_server):
     """A client connected before the first case and kept for the whole module;
     the RSS bound is checked when the module ends."""
-    before = rss_kb(redislite_server.pid)
-    client = RawClient(redislite_server.host, redislite_server.port, timeout=20)
-    yield client
-    client.close()
-    if redislite_server.running:
-        grown = rss_kb(redislite_server.pid) - before
-        print("\nRedisLite RSS over the CVE cases: %d kB -> %d kB" % (before, before + grown))
-        assert grown < RSS_BOUND_KB, "RedisLite RSS grew by %d kB over the CVE cases" % grown
+    with watched_bystander(redislite_server, RSS_BOUND_KB, "CVE cases") as client:
+        yield client
 
 
 @pytest.fixture

@@ -98,17 +98,26 @@ CASES = {
 }
 
 
+@contextlib.contextmanager
+def watched_bystander(server, bound_kb, what):
+    """A client connected before the first case (the cases check it is still
+    served); when the cases end, the server's RSS must have grown by less than
+    ``bound_kb``."""
+    before = rss_kb(server.pid)
+    client = RawClient(server.host, server.port, timeout=20)
+    yield client
+    client.close()
+    if server.running:
+        grown = rss_kb(server.pid) - before
+        print("\nRedisLite RSS over the %s: %d kB -> %d kB" % (what, before, before + grown))
+        assert grown < bound_kb, "RedisLite RSS grew by %d kB over the %s" % (grown, what)
+
+
 @pytest.fixture(scope="module")
 def bystander(redislite_server):
     """Connected before the first case, used after each: other clients are served."""
-    before = rss_kb(redislite_server.pid)
-    client = RawClient(redislite_server.host, redislite_server.port, timeout=20)
-    yield client
-    client.close()
-    if redislite_server.running:
-        grown = rss_kb(redislite_server.pid) - before
-        print("\nRedisLite RSS over the hostile inputs: %d kB -> %d kB" % (before, before + grown))
-        assert grown < RSS_BOUND_KB, "RedisLite RSS grew by %d kB over the hostile inputs" % grown
+    with watched_bystander(redislite_server, RSS_BOUND_KB, "hostile inputs") as client:
+        yield client
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
