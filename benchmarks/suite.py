@@ -474,6 +474,15 @@ def past_deadline(a) -> bool:
     return a.deadline_ts is not None and time.time() > a.deadline_ts
 
 
+def _stop_all(servers, prog):
+    """Stop every server still running; a failure to stop is noted, not raised."""
+    for srv in servers.values():
+        try:
+            srv.stop()
+        except Exception as e:  # noqa: BLE001
+            prog.note(f"warning: stop {srv.side.label}: {e}")
+
+
 def run_scenarios(a, prog: Progress, raw: list):
     steps = scenario_steps(a)
     servers = start_all(a.side_list, prog, "")
@@ -496,11 +505,7 @@ def run_scenarios(a, prog: Progress, raw: list):
                     prog.note(f"{side.label} {scn} {row['test']}: {row['failure']}")
             prog.advance()
     finally:
-        for srv in servers.values():
-            try:
-                srv.stop()
-            except Exception as e:  # noqa: BLE001
-                prog.note(f"warning: stop {srv.side.label}: {e}")
+        _stop_all(servers, prog)
     return steps
 
 
@@ -563,11 +568,7 @@ def run_keys(a, prog: Progress, raw: list, keyrows: list):
                 if level == key_levels_for(s, a)[-1] and s.label in servers:
                     servers.pop(s.label).stop()
     finally:
-        for srv in servers.values():
-            try:
-                srv.stop()
-            except Exception as e:  # noqa: BLE001
-                prog.note(f"warning: stop {srv.side.label}: {e}")
+        _stop_all(servers, prog)
 
 
 def count_key_steps(a) -> int:
