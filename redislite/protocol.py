@@ -22,6 +22,7 @@ from . import clientlimits
 from .clientlimits import PauseWaiter as _PauseWaiter
 from .commands import registry
 from .errors import ReplyError
+from .observability.latency import FOLD_AT as _FOLD_AT, MAX_USEC as _LAT_MAX
 from .resp.encoder import _BULK_HDR, QUEUED, Status as _Status, encode_into
 from .resp.parser import ProtocolError, RequestParser
 
@@ -181,9 +182,9 @@ class Client:
             return reply
         pending = server.lat_pending
         if pending is not None:
-            pending.append(spec)
-            pending.append(usec)
-            if len(pending) > 16384:
+            # latency.sample(spec, usec), inlined
+            pending.append(spec.lat_base + (usec if usec < _LAT_MAX else _LAT_MAX))
+            if len(pending) > _FOLD_AT:
                 server.introspection.fold()
         if usec >= server.outlier_usec:
             server.introspection.outlier(self, spec, argv, usec)

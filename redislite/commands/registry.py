@@ -35,7 +35,7 @@ class CommandSpec:
     __slots__ = ("name", "fullname", "arity", "flags", "first_key", "last_key", "step",
                  "acl_categories", "handler", "shard_op", "subcommands", "parent", "meta",
                  "is_write", "denyoom", "noauth", "info_wire", "docs_wire", "keys_fn",
-                 "calls", "usec", "failed", "rejected", "allow_busy", "container")
+                 "calls", "usec", "failed", "rejected", "allow_busy", "container", "lat_base")
 
     def __init__(self, fullname, meta, handler=None, shard_op=False):
         self.fullname = fullname
@@ -60,6 +60,9 @@ class CommandSpec:
         self.docs_wire = (meta["resp2"]["docs"].encode("latin-1"), meta["resp3"]["docs"].encode("latin-1"))
         self.keys_fn = None
         self.calls = self.usec = self.failed = self.rejected = 0
+        #: this spec's offset in the pending latency samples (observability.latency.sample)
+        self.lat_base = len(LAT_SPECS) * LAT_SPAN
+        LAT_SPECS.append(self)
 
     def key_positions(self, argv):
         """Indexes of key arguments, from first/last/step (negative last counts from the end)."""
@@ -115,6 +118,13 @@ def command(name, shard_op=False, keys=None):
             _register(spec)
         return fn
     return bind
+
+
+#: Every spec in creation order and the latency-sample span each owns (a power of
+#: two above the histogram's 1 s ceiling): observability.latency's pending samples
+#: are ``spec.lat_base + usec``, so sorting them groups them by command.
+LAT_SPAN = float(1 << 21)
+LAT_SPECS = []
 
 
 def _register(spec):

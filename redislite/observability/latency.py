@@ -13,7 +13,9 @@ index to count, so an idle command costs no memory.
 
 import collections
 import math
+from bisect import bisect_left
 
+from ..commands.registry import LAT_SPAN as SPAN, LAT_SPECS as _SPECS
 from ..errors import ReplyError
 
 SUB_BITS = 6
@@ -23,6 +25,19 @@ _FULL = 1 << SUB_BITS
 #: Redis's HdrHistogram range (LATENCY_HISTOGRAM_MIN_VALUE / MAX_VALUE), in ns.
 MIN_NS = 1
 MAX_NS = 1_000_000_000
+MAX_USEC = MAX_NS / 1000
+
+#: Pending latency samples are single floats, ``spec.lat_base + usec`` with
+#: usec clamped to MAX_USEC: each command spec owns a span of SPAN µs (see the
+#: registry), so one sort groups the samples by command and orders them by
+#: latency, and the fold counts whole buckets with bisect: a Python step per
+#: non-empty bucket, not per sample.
+FOLD_AT = 8192
+
+
+def sample(spec, usec):
+    """The pending-list value of one command run (Client.execute inlines it)."""
+    return spec.lat_base + (usec if usec < MAX_USEC else MAX_USEC)
 
 #: Slow log entry limits (Redis's SLOWLOG_ENTRY_MAX_ARGC / MAX_STRING).
 SLOWLOG_MAX_ARGC = 32
@@ -310,11 +325,10 @@ class Introspection:
 
     # -- the hot path -----------------------------------------------------------------
     # Client.execute does the per-command work inline (a call costs as much as a
-    # GET): it appends ``spec, usec`` to ``server.lat_pending`` (None when
+    # GET): it appends :func:`sample` to ``server.lat_pending`` (None when
     # tracking is off) and calls :meth:`outlier` when ``usec`` reaches
     # ``server.outlier_usec``.  Pending samples are folded into ``hists``
-    # in batches, and whenever anybody reads them.
-    FOLD_AT = 8192
+    # in batches of FOLD_AT, and whenever anybody reads them.
 
     def _install(self):
         server = self.server
@@ -331,19 +345,34 @@ class Introspection:
         pending = self.server.lat_pending
         if not pending:
             return
+        pending.sort()
         hists = self._hists
-        it = iter(pending)
-        for spec, usec in zip(it, it):
+        specs = _SPECS
+        n = len(pending)
+        pos = 0
+        while pos < n:
+            v = pending[pos]
+            sid = int(v / SPAN)
+            base = sid * SPAN
+            ns = int((v - base) * 1000) or 1
+            if ns > MAX_NS:
+                ns = MAX_NS
+            # bucket_index and the bucket's top value, inlined
+            b = ns.bit_length()
+            if b <= SUB_BITS:
+                i = top = ns
+            else:
+                shift = b - SUB_BITS
+                i = (shift << (SUB_BITS - 1)) + (ns >> shift)
+                top = (((ns >> shift) + 1) << shift) - 1
+            # every sample of this command below the next bucket's first value
+            j = bisect_left(pending, base + (top + 1) / 1000, pos + 1)
+            spec = specs[sid]
             h = hists.get(spec)
             if h is None:
                 h = hists[spec] = {}
-            # record(h, usec), inlined: this loop sees every command
-            ns = int(usec * 1000) or 1
-            if ns > MAX_NS:
-                ns = MAX_NS
-            n = ns.bit_length()
-            i = ns if n <= SUB_BITS else ((n - SUB_BITS) << (SUB_BITS - 1)) + (ns >> (n - SUB_BITS))
-            h[i] = h.get(i, 0) + 1
+            h[i] = h.get(i, 0) + (j - pos)
+            pos = j
         pending.clear()
 
     fold = _fold

@@ -91,7 +91,7 @@ def test_fold_buckets_like_record(server, client):
     spec = registry.lookup(b"get")
     for usec in (0.0005, 0.05, 1.0, 3.3, 17.9, 250.0, 12345.6, 5e7):
         hub.reset_histograms()
-        server.lat_pending.extend((spec, usec))
+        server.lat_pending.append(lat.sample(spec, usec))
         h = {}
         lat.record(h, usec)
         assert hub.hists[spec] == h
