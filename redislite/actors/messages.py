@@ -16,21 +16,35 @@ class EventBus:
     in one reactor turn, the order seen by subscribers is the global order.
     """
 
-    __slots__ = ("subscribers", "dirty", "_held", "_depth", "muted")
+    __slots__ = ("subscribers", "_all", "dirty", "_held", "_depth", "muted")
 
     def __init__(self):
-        self.subscribers = []
+        self.subscribers = []   # the active ones, in subscription order
+        self._all = []          # [fn, active] in subscription order
         self.dirty = 0
         self._held = None    # events buffered inside a transaction bracket
         self._depth = 0
         self.muted = False   # redis.set_repl(REPL_NONE): drop the script's events
 
-    def subscribe(self, fn):
-        """``fn(db, argv)`` is called for every write event."""
-        self.subscribers.append(fn)
+    def subscribe(self, fn, active=True):
+        """``fn(db, argv)`` is called for every write event while active."""
+        self._all.append([fn, active])
+        self._refresh()
 
     def unsubscribe(self, fn):
-        self.subscribers.remove(fn)
+        self._all = [e for e in self._all if e[0] != fn]
+        self._refresh()
+
+    def activate(self, fn, active):
+        """Switch a subscriber on or off, keeping its place in the order: a
+        subscriber with nothing to do (no replication stream) costs no call per write."""
+        for e in self._all:
+            if e[0] == fn:
+                e[1] = active
+        self._refresh()
+
+    def _refresh(self):
+        self.subscribers = [fn for fn, active in self._all if active]
 
     def publish(self, db, argv):
         self.dirty += 1

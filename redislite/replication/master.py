@@ -349,7 +349,9 @@ class ReplicationMaster:
         self._cron = None
         self._seq = 0
         self.obuf_limits = (0, 0, 0)
-        server.bus.subscribe(self.on_event)
+        server.bus.subscribe(self.on_event, active=False)
+        self.repl.stream_hooks.append(self._stream_changed)
+        self._stream_changed()
         self.repl.listeners.append(self.on_feed)
         server.disconnect_hooks.append(self.on_disconnect)
         self.repl.reset_stream_db = self.reset_stream_db      # called by the replica side
@@ -387,6 +389,11 @@ class ReplicationMaster:
         self.refresh_good()
 
     # -- feeding the stream ----------------------------------------------------------
+    def _stream_changed(self):
+        """Receive write events only while they feed a stream (a master with a backlog)."""
+        repl = self.repl
+        self.server.bus.activate(self.on_event, repl.backlog is not None and repl.role == "master")
+
     def on_event(self, db, argv):
         """Bus subscriber: a write event, as RESP, into the stream (a SELECT first if needed)."""
         repl = self.repl

@@ -112,6 +112,9 @@ class ReplicationState:
     """
 
     def __init__(self, backlog_size=1 << 20):
+        #: fn() called when ``role`` or ``backlog`` changes (the master side keeps its
+        #: bus subscription to the stream only while there is a stream to feed)
+        self.stream_hooks = []
         self.role = "master"
         self.replid = new_replid()
         self.replid2 = "0" * REPLID_LEN
@@ -122,6 +125,26 @@ class ReplicationState:
         self.replicas = []
         self.link = None
         self.listeners = []
+
+    @property
+    def role(self):
+        return self._role
+
+    @role.setter
+    def role(self, value):
+        self._role = value
+        for fn in self.stream_hooks:
+            fn()
+
+    @property
+    def backlog(self):
+        return self._backlog
+
+    @backlog.setter
+    def backlog(self, value):
+        self._backlog = value
+        for fn in self.stream_hooks:
+            fn()
 
     def create_backlog(self):
         if self.backlog is None:
