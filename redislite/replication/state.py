@@ -126,25 +126,19 @@ class ReplicationState:
         self.link = None
         self.listeners = []
 
-    @property
-    def role(self):
-        return self._role
+    def _stream_attr(name):
+        """An attribute whose every change calls the stream hooks."""
+        attr = "_" + name
 
-    @role.setter
-    def role(self, value):
-        self._role = value
-        for fn in self.stream_hooks:
-            fn()
+        def set_(self, value):
+            setattr(self, attr, value)
+            for fn in self.stream_hooks:
+                fn()
+        return property(lambda self: getattr(self, attr), set_)
 
-    @property
-    def backlog(self):
-        return self._backlog
-
-    @backlog.setter
-    def backlog(self, value):
-        self._backlog = value
-        for fn in self.stream_hooks:
-            fn()
+    role = _stream_attr("role")
+    backlog = _stream_attr("backlog")
+    del _stream_attr
 
     def create_backlog(self):
         if self.backlog is None:
