@@ -17,6 +17,7 @@ from .replication.state import ReplicationState
 from .actors.router import Router
 from .actors.shard import Shard
 from .storage import eviction
+from .storage.types.hash import limits_from
 from . import clientlimits
 from .clientlimits import Pause, normal_output_threshold, timeout_exempt
 from .observability import logging as _logging
@@ -132,7 +133,9 @@ class Server:
                 parser.max_bulk_len = self.proto_max_bulk_len
                 parser.max_query_buffer = self.client_query_buffer_limit
         lfu = self.maxmemory_policy.endswith("lfu")
+        hash_limits = limits_from(config)
         for shard in self.shards:
+            shard.hash_limits = hash_limits     # for shard ops (HSET)
             shard.lfu = lfu
             shard.lfu_log_factor = config["lfu-log-factor"]
             shard.lfu_decay_time = config["lfu-decay-time"]

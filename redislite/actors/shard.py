@@ -28,6 +28,8 @@ class Shard(Actor):
         self.time = now
         self.bus = bus
         self.lfu = False
+        #: (hash-max-listpack-entries, -value), kept current by Server.config_changed
+        self.hash_limits = (128, 64)
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
         self.replica_mode = False

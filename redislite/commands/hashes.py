@@ -166,12 +166,35 @@ def _op_hset(ks, args):
     return created
 
 
-@command("hset")
-def hset(client, argv):
-    if len(argv) % 2:
+@command("hset", shard_op=True)
+def hset(ks, argv):
+    """A shard op (the protocol routes it, no coordinator call); the listpack
+    limits come from ``shard.hash_limits``, which the server keeps current."""
+    n = len(argv)
+    if n % 2:
         raise errors.wrong_arity("hset")
-    server = client.server
-    return _on_shard(client, _op_hset, argv[1], (argv, hash_limits(server), b"HSET"))
+    if n == 4:
+        # The common single pair on an existing hash: _op_hset's work, inlined.
+        key = argv[1]
+        h = ks.lookup_write(key)
+        if h is not None:
+            if type(h) is not HashValue:
+                raise _WRONGTYPE
+            field, value = argv[2], argv[3]
+            limits = ks.shard.hash_limits
+            old = h.mem
+            if not h.ht and (len(field) > limits[1] or len(value) > limits[1]):
+                h.ht = True         # hashTypeTryConversion
+            created = h.set(field, value, limits)
+            ks.mem += h.mem - old   # value_resized
+            if ks.watched is not None:
+                ks.signal_modified(key)
+            shard = ks.shard
+            if shard.notifier is not None:
+                shard.notifier(ks.index, "h", "hset", key)
+            shard.emit(ks.index, (b"HSET", key, field, value))
+            return 1 if created else 0
+    return _op_hset(ks, (argv, ks.shard.hash_limits, b"HSET"))
 
 
 @command("hmset")
