@@ -189,13 +189,13 @@ def find_points(z, shape, limit):
     *limit* (COUNT with ANY) stops the scan as soon as that many points matched.
     """
     found = []
-    irange = z.sl.irange
+    walk = z.walk_by_score
     contains = shape.contains
     decode = gh.decode_score
     for lo, hi in gh.search_boxes(shape):
         if found and limit and len(found) >= limit:
             break
-        for s, m in irange((float(lo),), (float(hi),), (True, False)):
+        for m, s in walk(float(lo), float(hi)):
             x, y = decode(s)
             d = contains(x, y)
             if d is not None:

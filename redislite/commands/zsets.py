@@ -831,7 +831,7 @@ def _op_randmember(ks, args):
         return z.random_pairs(-count, unique=False)
     if count >= len(z):
         # the whole set, in zuiNext's order: from the highest score down
-        return [(m, sc) for sc, m in reversed(z.sl)]
+        return z.desc()
     return z.random_pairs(count, unique=True)
 
 

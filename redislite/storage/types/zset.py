@@ -1,21 +1,27 @@
 """The sorted set value (Redis's zset).
 
 Layout: ``scores`` is a dict member -> score (O(1) ZSCORE / membership) and
-``sl`` a ``sortedcontainers.SortedList`` of ``(score, member)`` tuples, which
-orders exactly as Redis's skiplist does (score, then memcmp of the member;
-Python ``bytes`` compare with memcmp).  Rank and score/lex ranges are a bisect
-(O(log n)) plus an ``islice`` of the m results, i.e. O(log n + m) like the
-skiplist.  Measured in-process with ``timeit`` (script in the docstring of
-tests/unit/test_zsets.py; a 2-core box at load average ~10, so absolute
-figures are inflated, ratios are what matter):
+``sl`` a :class:`~.zsorted.ScoreList` of the (score, member) pairs in the
+order of Redis's skiplist (score, then memcmp of the member; Python ``bytes``
+compare with memcmp).  It is a list of sublists like sortedcontainers'
+SortedList (which it replaced), but the scores live in ``array('d')``s, so a
+bisect reads contiguous doubles instead of one tuple and one float object per
+probe; members are only compared inside a run of equal scores.  Rank and
+score/lex ranges are bisects (O(log n)) plus the m results copied a sublist
+slice at a time, i.e. O(log n + m) like the skiplist.
 
-    members      range_by_score (window of 10)   add (new member)
-    10,000       11.3 us                          ~6 us
-    100,000      12.2 us                          ~20 us (noisy)
-    1,000,000    16.3 us  (1.45x the 10k figure)  ~17 us
+Measured in-process (best of 7 with ``time.thread_time``, the script is in
+tests/unit/test_zsorted.py's docstring; 2-core host, figures swing ~2x with
+the load, the ratio is what counts), SortedList -> ScoreList:
 
-A score window starting at offset 0 walks ``SortedList.irange`` from a bisect
-(no positional index needed); LIMIT offsets and rank queries use positions.
+    ZSet.add, random member and score (63k -> 99k members)   12.2 -> 4.8-5.1 us
+    rank of a random member (63k)                              6.5 -> 3.8 us
+    range_by_score, ~63 results (63k)                         63   -> 10 us
+    range_by_score, window of 10:  10k / 1M members            2.6 / 2.9 us (1.1x)
+
+A score window starting at offset 0 is two score bisects (no positional
+index needed); LIMIT offsets and rank queries use positions (a Fenwick tree
+over the sublist lengths, built on the first positional query).
 
 ``encoding()`` reports ``listpack`` until the zset first exceeds
 ``zset-max-listpack-entries`` members or gets a member longer than
@@ -34,6 +40,8 @@ Public API (used by the zset, GEO and SORT commands):
   offset, count)``, ``z.count_by_score(...)``, ``z.range_by_lex(lo, hi,
   reverse, offset, count)``, ``z.count_by_lex(lo, hi)`` -- results are lists of
   ``(member, score)``; lex bounds come from :func:`parse_lex_bound`;
+* ``z.desc()`` (all pairs, highest first), ``z.walk_by_score(lo, hi)``
+  (iterator over lo <= score < hi, for GEO's box scans);
 * ``z.pop_min(count)`` / ``z.pop_max(count)``;
 * ``z.scan(cursor, count)`` -> (next cursor, [(member, score)]);
 * ``z.memory()``, ``z.copy()``, ``z.encoding()``, ``TYPE = "zset"``.
@@ -44,15 +52,16 @@ the keyspace with ``ks.value_resized(old, new)``.
 
 import math
 import random
-from itertools import islice as _islice
 
-from sortedcontainers import SortedKeyList, SortedList
+from sortedcontainers import SortedKeyList
+
+from .zsorted import ScoreList
 
 #: Redis 7.0 defaults, used when a caller passes no limits.
 DEFAULT_LIMITS = (128, 64)
 
-#: Per-member overhead estimate: dict entry, (score, member) tuple, float,
-#: SortedList slot.  The member bytes are counted separately.
+#: Per-member overhead estimate (kept as it was with the tuple-based list so
+#: MEMORY USAGE reports do not move).  The member bytes are counted separately.
 MEMBER_OVERHEAD = 160
 BASE_OVERHEAD = 200
 
@@ -122,18 +131,18 @@ def _lex_in_range(sl, lo, hi):
     if c > 0 or (c == 0 and ((lo is not LEX_MIN and lo is not LEX_MAX and lo[1])
                              or (hi is not LEX_MIN and hi is not LEX_MAX and hi[1]))):
         return False
-    return lex_gte_min(sl[-1][1], lo) and lex_lte_max(sl[0][1], hi)
+    return lex_gte_min(sl.last()[0], lo) and lex_lte_max(sl.first()[0], hi)
 
 
 class ZSet:
-    """A sorted set: dict member->score plus a SortedList of (score, member)."""
+    """A sorted set: dict member->score plus a ScoreList of (score, member)."""
 
     TYPE = "zset"
     __slots__ = ("scores", "sl", "mem", "listpack", "_scan")
 
     def __init__(self, listpack=True):
         self.scores = {}
-        self.sl = SortedList()
+        self.sl = ScoreList()
         self.mem = BASE_OVERHEAD
         self.listpack = listpack
         self._scan = None   # hash-ordered index, built on the first ZSCAN of a skiplist zset
@@ -148,7 +157,7 @@ class ZSet:
     def copy(self):
         z = ZSet(self.listpack)
         z.scores = dict(self.scores)
-        z.sl = SortedList(self.sl)
+        z.sl = self.sl.copy()
         z.mem = self.mem
         return z
 
@@ -159,8 +168,15 @@ class ZSet:
         return member in self.scores
 
     def __iter__(self):
-        for s, m in self.sl:
-            yield m, s
+        return iter(self.sl)
+
+    def desc(self):
+        """All (member, score) pairs from the highest down."""
+        return list(self.sl.iter_desc())
+
+    def walk_by_score(self, lo, hi):
+        """Iterator of (member, score) with lo <= score < hi, ascending."""
+        return self.sl.score_walk(lo, hi)
 
     def __repr__(self):
         return "ZSet(%r)" % list(self)
@@ -186,7 +202,7 @@ class ZSet:
                 elif score == 0:
                     score = 0.0
             scores[member] = score
-            self.sl.add((score, member))
+            self.sl.add(score, member)
             self.mem += _msize(member)
             if self._scan is not None:
                 self._scan.add(member)
@@ -194,9 +210,7 @@ class ZSet:
         if old != score:
             if score == 0 and self.listpack:
                 score = 0.0
-            sl = self.sl
-            sl.remove((old, member))
-            sl.add((score, member))
+            self.sl.move(old, score, member)
             scores[member] = score
         return False
 
@@ -219,7 +233,7 @@ class ZSet:
         else:
             scores = dict(scores)
         z.scores = scores
-        z.sl = SortedList((s, m) for m, s in scores.items())
+        z.sl = ScoreList.from_pairs((s, m) for m, s in scores.items())
         z.mem = mem
         return z
 
@@ -227,7 +241,7 @@ class ZSet:
         score = self.scores.pop(member, None)
         if score is None:
             return False
-        self.sl.remove((score, member))
+        self.sl.remove(score, member)
         self.mem -= _msize(member)
         if self._scan is not None:
             self._scan.remove(member)
@@ -246,23 +260,20 @@ class ZSet:
         score = self.scores.get(member)
         if score is None:
             return None
-        r = self.sl.index((score, member))
+        r = self.sl.index(score, member)
         return len(self.scores) - 1 - r if reverse else r
 
     def at(self, index):
         """(member, score) at rank *index* (ascending, Python index rules)."""
-        s, m = self.sl[index]
-        return m, s
+        return self.sl.at(index)
 
     # -- ranges ---------------------------------------------------------------------------
     def range_by_rank(self, start, stop, reverse=False):
         """Ranks start..stop inclusive (0 <= start <= stop < len), ascending or from the top."""
-        n = len(self.sl)
         if reverse:
-            it = self.sl.islice(n - 1 - stop, n - start, reverse=True)
-        else:
-            it = self.sl.islice(start, stop + 1)
-        return [(m, s) for s, m in it]
+            n = len(self.sl)
+            return self.sl.slice(n - 1 - stop, n - start, True)
+        return self.sl.slice(start, stop + 1)
 
     def _score_bounds(self, lo, hi, lo_ex, hi_ex):
         """[i, j) index span of the scores within the bounds."""
@@ -270,16 +281,16 @@ class ZSet:
         if lo_ex:
             if lo == _INF:
                 return 0, 0
-            i = sl.bisect_left((math.nextafter(lo, _INF),))
+            i = sl.bisect_score(math.nextafter(lo, _INF))
         else:
-            i = sl.bisect_left((lo,))
+            i = sl.bisect_score(lo)
         if hi_ex:
-            j = sl.bisect_left((hi,))
+            j = sl.bisect_score(hi)
         else:
             if hi == _INF:
                 j = len(sl)
             else:
-                j = sl.bisect_left((math.nextafter(hi, _INF),))
+                j = sl.bisect_score(math.nextafter(hi, _INF))
         if j < i:
             j = i
         return i, j
@@ -291,7 +302,7 @@ class ZSet:
     def range_by_score(self, lo, hi, lo_ex=False, hi_ex=False, reverse=False, offset=0, count=-1):
         """Members with lo <= score <= hi (ascending, or descending with *reverse*)."""
         if offset == 0:
-            # irange walks from a bisect without SortedList's positional index
+            # a walk from a bisect, without the positional index
             if lo_ex:
                 if lo == _INF:
                     return []
@@ -301,10 +312,7 @@ class ZSet:
                     hi = None
                 else:
                     hi = math.nextafter(hi, _INF)
-            it = self.sl.irange((lo,), None if hi is None else (hi,), (True, False), reverse)
-            if count >= 0:
-                it = _islice(it, count)
-            return [(m, s) for s, m in it]
+            return self.sl.score_range(lo, hi, reverse, count)
         i, j = self._score_bounds(lo, hi, lo_ex, hi_ex)
         return self._slice(i, j, reverse, offset, count)
 
@@ -322,7 +330,7 @@ class ZSet:
                 i = j - count
             else:
                 j = i + count
-        return [(m, s) for s, m in self.sl.islice(i, j, reverse=reverse)]
+        return self.sl.slice(i, j, reverse)
 
     def _lex_bounds(self, lo, hi):
         """[i, j) span for a lex range.
@@ -336,38 +344,39 @@ class ZSet:
         n = len(sl)
         if not n or not _lex_in_range(sl, lo, hi):
             return 0, 0
-        first = sl[0][0]
-        if first == sl[-1][0]:
+        first = sl.first()[1]
+        if first == sl.last()[1]:
             if lo is LEX_MIN:
                 i = 0
             elif lo is LEX_MAX:
                 return 0, 0
             elif lo[1]:
-                i = sl.bisect_right((first, lo[0]))
+                i = sl.bisect(first, lo[0], True)
             else:
-                i = sl.bisect_left((first, lo[0]))
+                i = sl.bisect(first, lo[0])
             if hi is LEX_MAX:
                 j = n
             elif hi is LEX_MIN:
                 return 0, 0
             elif hi[1]:
-                j = sl.bisect_left((first, hi[0]))
+                j = sl.bisect(first, hi[0])
             else:
-                j = sl.bisect_right((first, hi[0]))
+                j = sl.bisect(first, hi[0], True)
             return i, max(i, j)
         if self.listpack:
+            members = [m for m, _ in sl]
             i = 0
-            while i < n and not lex_gte_min(sl[i][1], lo):
+            while i < n and not lex_gte_min(members[i], lo):
                 i += 1
             j = i
-            while j < n and lex_lte_max(sl[j][1], hi):
+            while j < n and lex_lte_max(members[j], hi):
                 j += 1
             return i, j
         # skiplist with mixed scores: order undefined, stay O(log^2 n)
         a, b = 0, n
         while a < b:
             mid = (a + b) // 2
-            if lex_gte_min(sl[mid][1], lo):
+            if lex_gte_min(sl.at(mid)[0], lo):
                 b = mid
             else:
                 a = mid + 1
@@ -375,7 +384,7 @@ class ZSet:
         a, b = i, n
         while a < b:
             mid = (a + b) // 2
-            if lex_lte_max(sl[mid][1], hi):
+            if lex_lte_max(sl.at(mid)[0], hi):
                 a = mid + 1
             else:
                 b = mid
@@ -385,14 +394,15 @@ class ZSet:
         """As _lex_bounds, but a listpack with mixed scores scans from the tail (zzlLastInLexRange)."""
         sl = self.sl
         n = len(sl)
-        if n and self.listpack and sl[0][0] != sl[-1][0]:
+        if n and self.listpack and sl.first()[1] != sl.last()[1]:
             if not _lex_in_range(sl, lo, hi):
                 return 0, 0
+            members = [m for m, _ in sl]
             j = n
-            while j > 0 and not lex_lte_max(sl[j - 1][1], hi):
+            while j > 0 and not lex_lte_max(members[j - 1], hi):
                 j -= 1
             i = j
-            while i > 0 and lex_gte_min(sl[i - 1][1], lo):
+            while i > 0 and lex_gte_min(members[i - 1], lo):
                 i -= 1
             return i, j
         return self._lex_bounds(lo, hi)
@@ -410,12 +420,7 @@ class ZSet:
         """Remove ranks [i, j); returns the removed (member, score) pairs ascending."""
         if i >= j:
             return []
-        sl = self.sl
-        out = [(m, s) for s, m in sl.islice(i, j)]
-        if j - i == len(sl):
-            sl.clear()
-        else:
-            del sl[i:j]
+        out = self.sl.delete_span(i, j)
         scores = self.scores
         scan = self._scan
         mem = 0
@@ -451,16 +456,12 @@ class ZSet:
     def random_pairs(self, count, unique=True):
         """*count* random (member, score) pairs: distinct if *unique*, else with repeats."""
         n = len(self.sl)
-        sl = self.sl
         if unique:
             idx = random.sample(range(n), min(count, n))
         else:
             idx = [random.randrange(n) for _ in range(count)]
-        out = []
-        for k in idx:
-            s, m = sl[k]
-            out.append((m, s))
-        return out
+        at = self.sl.at
+        return [at(k) for k in idx]
 
     def scan(self, cursor, count):
         """One ZSCAN step -> (next cursor, pairs).
