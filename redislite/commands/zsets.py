@@ -268,10 +268,10 @@ def _op_zadd(ks, args):
                 continue
             processed += 1
             if score != cur:
-                z.add(member, score, limits)
+                z.rescore(member, cur, score)
                 updated += 1
         elif not xx:
-            z.add(member, score, limits)
+            z.insert(member, score, limits)
             added += 1
             processed += 1
     if created:
@@ -331,11 +331,16 @@ def _op_zadd_one(ks, args):
         raise _WRONGTYPE
     else:
         cur = z.scores.get(member)
-        if cur is not None and cur == score:
+        if cur is None:
+            old_mem = z.mem
+            z.insert(member, score, limits)
+            ks.value_resized(old_mem, z.mem)
+            added = 1
+        elif cur == score:
             return 0
-        old_mem = z.mem
-        added = z.add(member, score, limits)
-        ks.value_resized(old_mem, z.mem)
+        else:
+            z.rescore(member, cur, score)       # same size: nothing to account
+            added = 0
         if ks.watched is not None:
             ks.signal_modified(key)
     ks.notify("z", "zadd", key)

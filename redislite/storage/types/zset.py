@@ -33,8 +33,10 @@ Public API (used by the zset, GEO and SORT commands):
 
 * ``len(z)``, ``member in z``, ``iter(z)`` -> ``(member, score)`` ascending,
   ``z.score(m)``, ``z.rank(m, reverse=False)``;
-* ``z.add(m, score, limits=None)`` -> True when m is new (updates otherwise),
-  ``z.remove(m)`` -> bool, ``z.maybe_convert(limits, maxlen)``;
+* ``z.add(m, score, limits=None)`` -> True when m is new (updates otherwise);
+  ``z.insert(m, score, limits)`` / ``z.rescore(m, old, score)`` for callers
+  that already looked m up (ZADD); ``z.remove(m)`` -> bool,
+  ``z.maybe_convert(limits, maxlen)``;
 * ``z.range_by_rank(start, stop, reverse=False)`` with already-normalised
   inclusive indices, ``z.range_by_score(lo, hi, lo_ex, hi_ex, reverse,
   offset, count)``, ``z.count_by_score(...)``, ``z.range_by_lex(lo, hi,
@@ -189,30 +191,38 @@ class ZSet:
         """Insert or update *member*; True if it is new.  Converts per *limits*.
 
         An existing member is re-sorted only when the score compares
-        different (so ``-0`` over ``0`` changes nothing, as zsetAdd).  A
-        listpack keeps scores as text where ``-0`` reads back as ``0``.
+        different (so ``-0`` over ``0`` changes nothing, as zsetAdd).
         """
-        scores = self.scores
-        old = scores.get(member)
+        old = self.scores.get(member)
         if old is None:
-            if self.listpack:
-                entries, maxval = limits or DEFAULT_LIMITS
-                if len(scores) + 1 > entries or len(member) > maxval:
-                    self.listpack = False
-                elif score == 0:
-                    score = 0.0
-            scores[member] = score
-            self.sl.add(score, member)
-            self.mem += _msize(member)
-            if self._scan is not None:
-                self._scan.add(member)
+            self.insert(member, score, limits)
             return True
         if old != score:
-            if score == 0 and self.listpack:
-                score = 0.0
-            self.sl.move(old, score, member)
-            scores[member] = score
+            self.rescore(member, old, score)
         return False
+
+    def insert(self, member, score, limits=None):
+        """Add *member*, known to be absent (callers that already looked it up)."""
+        scores = self.scores
+        if self.listpack:
+            entries, maxval = limits or DEFAULT_LIMITS
+            if len(scores) + 1 > entries or len(member) > maxval:
+                self.listpack = False
+            elif score == 0:
+                score = 0.0     # a listpack keeps scores as text: -0 reads back as 0
+        scores[member] = score
+        self.sl.add(score, member)
+        self.mem += _msize(member)
+        if self._scan is not None:
+            self._scan.add(member)
+
+    def rescore(self, member, old, score):
+        """Move the present *member* from score *old* (its current one) to
+        *score*, which compares different.  The size does not change."""
+        if score == 0 and self.listpack:
+            score = 0.0
+        self.sl.move(old, score, member)
+        self.scores[member] = score
 
     @classmethod
     def from_dict(cls, scores, limits=None):

@@ -160,9 +160,68 @@ class ScoreList:
         return self._delete(p, i)
 
     def move(self, old, new, m):
-        """Re-score member *m* from *old* to *new* (ZADD's update)."""
-        p, i = self._find(old, m)
-        self.add(new, self._delete(p, i))
+        """Re-score the present member *m* from *old* to *new* (ZADD's update).
+
+        The hot path of ZADD on a big set, so written out: find the old pair
+        (members compared only when several share its score), delete it in
+        place unless its sublist gets small enough to merge, find the new
+        place and insert.
+        """
+        maxs = self._maxs
+        M_ = self._M
+        p = bisect_left(maxs, old)
+        if maxs[p] == old:
+            p = bisect_left(M_, m, p, bisect_right(maxs, old, p), key=_last)
+        S = self._S[p]
+        M = M_[p]
+        i = bisect_left(S, old)
+        n = len(M)
+        if i + 1 < n and S[i + 1] == old:
+            i = bisect_left(M, m, i, bisect_right(S, old, i))
+        if n <= (LOAD >> 1) + 1 and len(M_) > 1:
+            m = self._delete(p, i)
+        else:
+            m = M.pop(i)
+            del S[i]
+            n -= 1
+            if i == n and n:
+                maxs[p] = S[-1]
+            fen = self._fen
+            if fen is not None:
+                k = len(fen)
+                q = p
+                while q < k:
+                    fen[q] -= 1
+                    q |= q + 1
+            if not n:
+                # the only sublist held only this pair
+                S.append(new)
+                M.append(m)
+                maxs[p] = new
+                if fen is not None:
+                    q = p
+                    while q < k:
+                        fen[q] += 1
+                        q |= q + 1
+                return
+            self._len -= 1
+        # insert (new, m): _find and _insert, written out
+        k = len(maxs)
+        p = bisect_left(maxs, new)
+        if p < k and maxs[p] == new:
+            p = bisect_left(M_, m, p, bisect_right(maxs, new, p), key=_last)
+        if p == k:
+            p -= 1
+            S = self._S[p]
+            M = M_[p]
+            i = len(M)
+        else:
+            S = self._S[p]
+            M = M_[p]
+            i = bisect_left(S, new)
+            if i < len(S) and S[i] == new:
+                i = bisect_left(M, m, i, bisect_right(S, new, i))
+        self._insert(p, i, new, m)
 
     def _delete(self, p, i):
         S = self._S[p]
