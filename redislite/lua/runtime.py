@@ -47,6 +47,9 @@ from .libs import Libs
 from .sandbox import BOOT
 
 _COMMANDS = _registry.COMMANDS
+#: command names as scripts send them -> spec, for the specs that pass scriptCall's
+#: static checks (known, a handler, not a container, not noscript); see Engine._call
+_SCRIPT_SPECS = {}
 _LLONG_MIN = -(1 << 63)
 #: above this many KEYS + ARGV, an EVAL builds its tables from Python (Lua's C stack
 #: holds at most LUAI_MAXCSTACK = 8000 values per call)
@@ -174,7 +177,7 @@ class Engine:
         rt.globals()[b"python"] = None
         self.libs = Libs(self)
         callables = {
-            "call": self._call_raise, "pcall": self._call_pcall, "sha1hex": self._sha1hex, "log": self._log,
+            "call": self._call, "pcall": self._call_pcall, "sha1hex": self._sha1hex, "log": self._log,
             "setresp": self._setresp, "set_repl": self._set_repl, "acl_check": self._acl_check,
             "random": self._random, "randomseed": self._randomseed, "tick": self._tick,
             "unwrap": self._unwrap, "make_c": self._make_c, "make_cf": self._make_cf,
@@ -183,8 +186,13 @@ class Engine:
         if register is not None:
             callables["register"] = self._wrap_register(register)
         callables.update(self.libs.callables())
-        boot = rt.globals()[b"loadstring"](BOOT.encode(), b"=redislite")
+        lua_globals = rt.globals()
+        boot = lua_globals[b"loadstring"](BOOT.encode(), b"=redislite")
         self.api = _Api(boot(rt.table_from({k.encode(): v for k, v in callables.items()})))
+        # The sandbox keeps its own reference to the debug library.  Without a global
+        # one lupa calls into Lua with no message handler (it looks up debug.traceback
+        # on every call otherwise): errors are caught in Lua (errh) anyway.
+        lua_globals[b"debug"] = None
         self.table = rt.table
         self.table_from = rt.table_from
         if kind == "eval":
@@ -264,7 +272,7 @@ class Engine:
             bus.release()
             self.run_ctx = None
             server.lua_run = None
-            if server.busy_error is not None:
+            if server.gated and server.busy_error is not None:
                 server.busy_error = None
             if run.protected:
                 caller = run.caller
@@ -303,19 +311,20 @@ class Engine:
         return self.api.error_table(b"-" + message.encode("utf-8", "surrogateescape"))
 
     def _fail(self, raise_error, text):
-        return self.api.error_table(text.encode()), raise_error
+        return self._failed(raise_error, self.api.error_table(text.encode()))
+
+    @staticmethod
+    def _failed(raise_error, table):
+        """A refused or failed redis.call raises the error table; redis.pcall returns it."""
+        if raise_error:
+            raise LuaRaise(table)
+        return table
 
     def _raise(self, text):
         raise LuaRaise(self.api.error_table(text.encode()))
 
-    def _call_raise(self, *args):
-        v, err = self._call(True, args)
-        if err:
-            raise LuaRaise(v)
-        return v
-
     def _call_pcall(self, *args):
-        return self._call(False, args)[0]
+        return self._call(*args, raise_error=False)
 
     def _unwrap(self, e):
         if isinstance(e, LuaRaise):
@@ -402,53 +411,75 @@ class Engine:
             return _LLONG_MIN
         return int(x) & 0xFFFFFFFF if False else int(x)
 
-    def _call(self, raise_error, args):
-        """redis.call / redis.pcall: (value, is_error)."""
+    def _call(self, *args, raise_error=True):
+        """redis.call (redis.pcall with ``raise_error=False``): the reply for Lua; a
+        failure raises its error table (call) or returns it (pcall).
+
+        The script checks follow Redis's scriptCall order: unknown command,
+        arity, noscript, ACL, then the write refusals (read-only script,
+        READONLY replica, MISCONF, OOM).  A command name that passed the
+        static checks once is remembered (``_SCRIPT_SPECS``), so the usual
+        call is one dict lookup and the arity test; the server's refusal gates
+        are read only when ``server.gated`` says one is up."""
         run = self.run_ctx
         if run is None:
             return self._fail(True, "redis.call/pcall can only be called inside a script invocation")
         if not args:
             return self._fail(raise_error, _E_NOARGS)
-        argv = _to_argv(args)
-        if argv is None:
-            return self._fail(raise_error, _E_ARGS)
-        name = argv[0]
-        spec = _COMMANDS.get(name) or _registry.lookup(name)
+        argv = list(args)
+        for a in argv:
+            if type(a) is not bytes:
+                argv = _to_argv(args)
+                if argv is None:
+                    return self._fail(raise_error, _E_ARGS)
+                break
         n = len(argv)
-        if spec is not None and spec.container and n >= 2:
-            spec = spec.subcommands.get(argv[1].lower())
-        if spec is None or spec.handler is None and not spec.container:
-            return self._fail(raise_error, _E_UNKNOWN)
-        a = spec.arity
-        if (n != a) if a >= 0 else (n < -a):
-            return self._fail(raise_error, _E_ARITY)
-        if "noscript" in spec.flags:
-            return self._fail(raise_error, _E_NOSCRIPT)
+        spec = _SCRIPT_SPECS.get(argv[0])
+        if spec is None:
+            name = argv[0]
+            spec = _COMMANDS.get(name) or _registry.lookup(name)
+            if spec is not None and spec.container and n >= 2:
+                spec = spec.subcommands.get(argv[1].lower())
+            elif spec is not None and spec.handler is not None and not spec.container \
+                    and "noscript" not in spec.flags and len(_SCRIPT_SPECS) < 1024:
+                _SCRIPT_SPECS[name] = spec
+            if spec is None or spec.handler is None and not spec.container:
+                return self._fail(raise_error, _E_UNKNOWN)
+            a = spec.arity
+            if (n != a) if a >= 0 else (n < -a):
+                return self._fail(raise_error, _E_ARITY)
+            if "noscript" in spec.flags:
+                return self._fail(raise_error, _E_NOSCRIPT)
+        else:
+            a = spec.arity
+            if (n != a) if a >= 0 else (n < -a):
+                return self._fail(raise_error, _E_ARITY)
         server = self.server
-        if run.caller.acl_user is not None:
-            denied = server.acl.check_script(run.caller, spec, argv)
+        caller = run.caller
+        if caller.acl_user is not None:
+            denied = server.acl.check_script(caller, spec, argv)
             if denied is not None:
                 return self._fail(raise_error, denied)
-        if spec.is_write:
+        if spec.is_write and not run.wrote:
             if run.read_only:
                 return self._fail(raise_error, _E_READONLY)
-            if not run.wrote:
-                if server.read_only and run.caller.kind != "master":
-                    return self._error_table(errors.READONLY), raise_error
+            if server.gated:
+                if server.read_only and caller.kind != "master":
+                    return self._failed(raise_error, self._error_table(errors.READONLY))
                 if server.write_error is not None:
-                    return self._error_table(server.write_error.message), raise_error
-            if not run.allow_oom and run.oom and not run.wrote and spec.denyoom:
-                return self._error_table(errors.OOM), raise_error
+                    return self._failed(raise_error, self._error_table(server.write_error.message))
+            if run.oom and not run.allow_oom and spec.denyoom:
+                return self._failed(raise_error, self._error_table(errors.OOM))
             run.wrote = True
-        if server.busy_error is not None:
+        if server.gated and server.busy_error is not None:
             server.busy_error = None
         reply = self.lua_client.execute(argv)
         t = type(reply)
         if t is bytes or t is int:
-            return reply, False
+            return reply
         if t is ReplyError or isinstance(reply, ReplyError):
-            return self._error_table(reply.message), raise_error
-        return self.to_lua(reply, run.resp3), False
+            return self._failed(raise_error, self._error_table(reply.message))
+        return self.to_lua(reply, run.resp3)
 
     def _number(self, v):
         t = type(v)

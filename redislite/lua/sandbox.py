@@ -720,24 +720,25 @@ function API.new_eval_env()
   G._G = ENV
   setmetatable_(G, ERRMETA)
   -- One call per EVAL: fresh KEYS and ARGV (as luaCreateArray), then the script.
-  -- The first nkeys of the varargs are the keys, the rest ARGV.
+  -- The first nkeys of the varargs are the keys, the rest ARGV.  G has no
+  -- __newindex, so a plain store is a raw one.
   local function run_eval(f, nkeys, ...)
-    local keys, args
-    if nkeys == 0 then
-      keys, args = {}, {...}
+    if nkeys == 1 then
+      G.KEYS, G.ARGV = {(...)}, {select_(2, ...)}
+    elseif nkeys == 0 then
+      G.KEYS, G.ARGV = {}, {...}
     else
       local all = {...}
       local n = select_("#", ...)
       if n == nkeys then
-        keys, args = all, {}
+        G.KEYS, G.ARGV = all, {}
       else
-        keys, args = {}, {}
+        local keys, args = {}, {}
         for i = 1, nkeys do keys[i] = all[i] end
         for i = nkeys + 1, n do args[i - nkeys] = all[i] end
+        G.KEYS, G.ARGV = keys, args
       end
     end
-    rawset_(G, "KEYS", keys)
-    rawset_(G, "ARGV", args)
     -- no hook reset here: the kill hook only ever replaces the count hook when
     -- the script was killed, and Engine.execute resets it then (reset_hook).
     -- Only the first value a script returns counts.
