@@ -18,6 +18,7 @@ from .actors.router import Router
 from .actors.shard import Shard
 from .storage import eviction
 from .storage.types.hash import limits_from
+from .storage.types.set import max_intset_from
 from . import clientlimits
 from .clientlimits import Pause, normal_output_threshold, timeout_exempt
 from .observability import logging as _logging
@@ -134,8 +135,10 @@ class Server:
                 parser.max_query_buffer = self.client_query_buffer_limit
         lfu = self.maxmemory_policy.endswith("lfu")
         hash_limits = limits_from(config)
+        max_intset = max_intset_from(config)
         for shard in self.shards:
-            shard.hash_limits = hash_limits     # for shard ops (HSET)
+            shard.hash_limits = hash_limits     # for shard ops (HSET, SADD)
+            shard.max_intset = max_intset
             shard.lfu = lfu
             shard.lfu_log_factor = config["lfu-log-factor"]
             shard.lfu_decay_time = config["lfu-decay-time"]

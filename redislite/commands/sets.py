@@ -126,9 +126,10 @@ def _op_sadd(ks, args):
     return added
 
 
-@command("sadd")
-def sadd(client, argv):
-    return _on_shard(client, _op_sadd, argv[1], (argv, max_intset(client.server)))
+@command("sadd", shard_op=True)
+def sadd(ks, argv):
+    """A shard op: set-max-intset-entries reaches it as ``shard.max_intset``."""
+    return _op_sadd(ks, (argv, ks.shard.max_intset))
 
 
 @command("srem", shard_op=True)
