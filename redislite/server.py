@@ -19,6 +19,7 @@ from .actors.shard import Shard
 from .storage import eviction
 from .storage.types.hash import limits_from
 from .storage.types.set import max_intset_from
+from .storage.types.zset import limits_from as zset_limits_from
 from . import clientlimits
 from .clientlimits import Pause, normal_output_threshold, timeout_exempt
 from .observability import logging as _logging
@@ -136,9 +137,11 @@ class Server:
         lfu = self.maxmemory_policy.endswith("lfu")
         hash_limits = limits_from(config)
         max_intset = max_intset_from(config)
+        zset_limits = zset_limits_from(config)
         for shard in self.shards:
             shard.hash_limits = hash_limits     # for shard ops (HSET, SADD)
             shard.max_intset = max_intset
+            shard.zset_limits = zset_limits     # for shard ops (ZADD)
             shard.lfu = lfu
             shard.lfu_log_factor = config["lfu-log-factor"]
             shard.lfu_decay_time = config["lfu-decay-time"]

@@ -30,6 +30,7 @@ class Shard(Actor):
         self.lfu = False
         #: (hash-max-listpack-entries, -value), kept current by Server.config_changed
         self.hash_limits = (128, 64)
+        self.zset_limits = (128, 64)   # zset-max-listpack-entries / -value, likewise
         self.max_intset = 512          # set-max-intset-entries, likewise
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
