@@ -293,7 +293,8 @@ def _op_zadd(ks, args):
     return added + updated if flags & _CH else added
 
 
-def _zadd_generic(client, argv, flags):
+def _zadd_parse(argv, flags, limits):
+    """ZADD/ZINCRBY/GEOADD arguments -> _op_zadd's args (syntax errors raised)."""
     n = len(argv)
     idx = 2
     while idx < n:
@@ -313,18 +314,28 @@ def _zadd_generic(client, argv, flags):
     if flags & _INCR and elements > 1:
         raise _INCR_PAIR
     scores = [parse_score(argv[idx + 2 * j]) for j in range(elements)]
-    return _run(client, argv[1], _op_zadd, (argv, flags, scores, idx, _limits(client)))
+    return argv, flags, scores, idx, limits
 
 
-def _op_zadd_one(ks, args):
-    """``ZADD key score member`` without flags: _op_zadd's work for one pair."""
-    argv, score, limits = args
+def _zadd_generic(client, argv, flags):
+    """ZADD through the router (GEOADD, a coordinator)."""
+    return _run(client, argv[1], _op_zadd, _zadd_parse(argv, flags, _limits(client)))
+
+
+@command("zadd", shard_op=True)
+def zadd(ks, argv):
+    """A shard op (the protocol routes it, no coordinator call); the listpack
+    limits come from ``shard.zset_limits``, which the server keeps current."""
+    if len(argv) != 4 or argv[2].upper() in _ZADD_OPTS:
+        return _op_zadd(ks, _zadd_parse(argv, 0, ks.shard.zset_limits))
+    # The common single pair without flags: _op_zadd's work, inlined.
+    score = parse_score(argv[2])
     key = argv[1]
     member = bytes(argv[3])
     z = ks.lookup_write(key)
     if z is None:
         z = ZSet()
-        z.add(member, score, limits)
+        z.add(member, score, ks.shard.zset_limits)
         ks.set(key, z)
         added = 1
     elif type(z) is not ZSet:
@@ -333,35 +344,29 @@ def _op_zadd_one(ks, args):
         cur = z.scores.get(member)
         if cur is None:
             old_mem = z.mem
-            z.insert(member, score, limits)
-            ks.value_resized(old_mem, z.mem)
+            z.insert(member, score, ks.shard.zset_limits)
+            ks.mem += z.mem - old_mem       # value_resized
             added = 1
         elif cur == score:
             return 0
         else:
-            z.rescore(member, cur, score)       # same size: nothing to account
+            z.rescore(member, cur, score)   # same size: nothing to account
             added = 0
         if ks.watched is not None:
             ks.signal_modified(key)
-    ks.notify("z", "zadd", key)
-    ks.shard.emit(ks.index, tuple(argv))
+    shard = ks.shard
+    if shard.notifier is not None:
+        shard.notifier(ks.index, "z", "zadd", key)
+    shard.emit(ks.index, tuple(argv))
     if added:
         signal_key_ready(ks, key)
         return 1
     return 0
 
 
-@command("zadd")
-def zadd(client, argv):
-    if len(argv) == 4 and argv[2].upper() not in _ZADD_OPTS:
-        # The common single pair: no flag loop, one score, one shard call.
-        return _run(client, argv[1], _op_zadd_one, (argv, parse_score(argv[2]), _limits(client)))
-    return _zadd_generic(client, argv, 0)
-
-
-@command("zincrby")
-def zincrby(client, argv):
-    return _zadd_generic(client, argv, _INCR)
+@command("zincrby", shard_op=True)
+def zincrby(ks, argv):
+    return _op_zadd(ks, _zadd_parse(argv, _INCR, ks.shard.zset_limits))
 
 
 # ---------------------------------------------------------------------------
