@@ -107,9 +107,9 @@ class _Api:
     """The Lua-side helper functions, fetched once."""
 
     def __init__(self, table):
-        for key in ("new_eval_env", "new_function_env", "compile", "run", "run_function", "run_load", "reset_hook",
-                    "error_table", "is_function", "is_table", "is_null", "lua_is_number", "to_number",
-                    "tostring", "objlen", "c_name", "c_where"):
+        for key in ("new_eval_env", "new_function_env", "compile", "run", "run_function", "run_function_tables",
+                    "run_load", "reset_hook", "error_table", "is_function", "is_table", "is_null", "lua_is_number",
+                    "to_number", "tostring", "objlen", "c_name", "c_where"):
             setattr(self, key, table[key.encode()])
         self.ERRMARK = table[b"ERRMARK"]
         self.null = table[b"null"]
@@ -231,10 +231,10 @@ class Engine:
     def execute(self, run, fn, keys=None, args=None):
         """Run *fn*; returns the reply value for the caller.
 
-        An EVAL with a usual number of arguments is one call into Lua
-        (``run_eval`` builds KEYS and ARGV there); a huge one builds the two
-        tables from Python, since a Lua call takes at most a few thousand
-        arguments (the C stack limit).
+        An EVAL or FCALL with a usual number of arguments is one call into Lua
+        (``run_eval`` / ``run_function`` build KEYS and ARGV there); a huge one
+        builds the two tables from Python, since a Lua call takes at most a few
+        thousand arguments (the C stack limit).
         """
         server = self.server
         bus = server.bus
@@ -253,8 +253,10 @@ class Engine:
                 ok, result = run_eval(fn, len(keys), *keys, *args)
             elif self.G is not None:
                 ok, result = self.api.run(fn)
+            elif len(keys) + len(args) > _MAX_CALL_ARGS:
+                ok, result = self.api.run_function_tables(fn, self.table_from(keys), self.table_from(args))
             else:
-                ok, result = self.api.run_function(fn, self.table_from(keys), self.table_from(args))
+                ok, result = self.api.run_function(fn, len(keys), *keys, *args)
             if ok:
                 t = type(result)
                 if t is bytes:

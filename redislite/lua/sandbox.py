@@ -710,6 +710,20 @@ sethook(count_hook, "", 100000)
 
 local API = {}
 
+-- The KEYS and ARGV tables of one EVAL or FCALL (as luaCreateArray): the first
+-- nkeys values are the keys, the rest the arguments.
+local function split_args(nkeys, ...)
+  if nkeys == 1 then return {(...)}, {select_(2, ...)} end
+  if nkeys == 0 then return {}, {...} end
+  local all = {...}
+  local n = select_("#", ...)
+  if n == nkeys then return all, {} end
+  local keys, args = {}, {}
+  for i = 1, nkeys do keys[i] = all[i] end
+  for i = nkeys + 1, n do args[i - nkeys] = all[i] end
+  return keys, args
+end
+
 -- EVAL engine: globals with KEYS/ARGV ---------------------------------------------------
 function API.new_eval_env()
   local env_ref = {}
@@ -719,26 +733,10 @@ function API.new_eval_env()
   env_ref[1] = ENV
   G._G = ENV
   setmetatable_(G, ERRMETA)
-  -- One call per EVAL: fresh KEYS and ARGV (as luaCreateArray), then the script.
-  -- The first nkeys of the varargs are the keys, the rest ARGV.  G has no
+  -- One call per EVAL: fresh KEYS and ARGV, then the script.  G has no
   -- __newindex, so a plain store is a raw one.
   local function run_eval(f, nkeys, ...)
-    if nkeys == 1 then
-      G.KEYS, G.ARGV = {(...)}, {select_(2, ...)}
-    elseif nkeys == 0 then
-      G.KEYS, G.ARGV = {}, {...}
-    else
-      local all = {...}
-      local n = select_("#", ...)
-      if n == nkeys then
-        G.KEYS, G.ARGV = all, {}
-      else
-        local keys, args = {}, {}
-        for i = 1, nkeys do keys[i] = all[i] end
-        for i = nkeys + 1, n do args[i - nkeys] = all[i] end
-        G.KEYS, G.ARGV = keys, args
-      end
-    end
+    G.KEYS, G.ARGV = split_args(nkeys, ...)
     -- no hook reset here: the kill hook only ever replaces the count hook when
     -- the script was killed, and Engine.execute resets it then (reset_hook).
     -- Only the first value a script returns counts.
@@ -786,8 +784,15 @@ end
 function API.run(f)
   return finish(xpcall_(f, errh))
 end
-function API.run_function(f, keys, args)
+local function run_function_tables(f, keys, args)
   return finish(xpcall_(function() return f(keys, args) end, errh))
+end
+API.run_function_tables = run_function_tables
+-- FCALL: the keys and arguments come as varargs after nkeys (one Lua call, no
+-- tables built from Python); run_function_tables takes them built (huge calls)
+function API.run_function(f, nkeys, ...)
+  local ok, r = run_function_tables(f, split_args(nkeys, ...))
+  return ok, r
 end
 function API.run_load(f)
   return finish(xpcall_(f, errh))
