@@ -141,13 +141,7 @@ class ScoreList:
         if i == n - 1:
             self._maxs[p] = s
         if n > 2 * LOAD:
-            # split in two halves
-            self._S.insert(p + 1, S[LOAD:])
-            self._M.insert(p + 1, M[LOAD:])
-            del S[LOAD:]
-            del M[LOAD:]
-            self._maxs.insert(p, S[-1])
-            self._fen = None
+            self._split(p)
         else:
             fen = self._fen
             if fen is not None:
@@ -155,6 +149,17 @@ class ScoreList:
                 while p < k:
                     fen[p] += 1
                     p |= p + 1
+
+    def _split(self, p):
+        """Sublist p is too long: its second part becomes sublist p + 1."""
+        S = self._S[p]
+        M = self._M[p]
+        self._S.insert(p + 1, S[LOAD:])
+        self._M.insert(p + 1, M[LOAD:])
+        del S[LOAD:]
+        del M[LOAD:]
+        self._maxs.insert(p, S[-1])
+        self._fen = None
 
     def remove(self, s, m):
         """Remove the pair (s, m), which must be present; returns the stored member."""
@@ -254,13 +259,7 @@ class ScoreList:
             self._maxs[a] = self._S[a][-1]
             self._fen = None
             if len(self._M[a]) > 2 * LOAD:
-                S = self._S[a]
-                M = self._M[a]
-                self._S.insert(a + 1, S[LOAD:])
-                self._M.insert(a + 1, M[LOAD:])
-                del S[LOAD:]
-                del M[LOAD:]
-                self._maxs.insert(a, S[-1])
+                self._split(a)
         elif n:
             self._maxs[p] = S[-1]
         else:
