@@ -75,6 +75,8 @@ def _run(seed, load, nops, nm, nscores):
             s = r.choice([-0.0, 0.0, _INF, -_INF])
         else:
             s = float(r.randrange(nscores))
+        if m in d and r.random() < 0.3:
+            s = d[m] + r.choice((-0.5, 0.25, 0.5))     # small moves: often in place
         if c < 0.6:
             if m in d:
                 ref.remove((d[m], m))

@@ -185,6 +185,11 @@ class ScoreList:
         n = len(M)
         if i + 1 < n and S[i + 1] == old:
             i = bisect_left(M, m, i, bisect_right(S, old, i))
+        if 0 < i < n - 1 and S[i - 1] < new < S[i + 1]:
+            # still strictly between its neighbours (a small change, as ZINCRBY
+            # on a leaderboard): only the score changes
+            S[i] = new
+            return
         if n <= (LOAD >> 1) + 1 and len(M_) > 1:
             m = self._delete(p, i)
         else:
