@@ -10,14 +10,22 @@ probe; members are only compared inside a run of equal scores.  Rank and
 score/lex ranges are bisects (O(log n)) plus the m results copied a sublist
 slice at a time, i.e. O(log n + m) like the skiplist.
 
-Measured in-process (best of 7 with ``time.thread_time``, the script is in
-tests/unit/test_zsorted.py's docstring; 2-core host, figures swing ~2x with
-the load, the ratio is what counts), SortedList -> ScoreList:
+Measured in-process (best of 7-9 with ``time.thread_time``; the ZSet.add
+script is in tests/unit/test_zsorted.py's docstring; 2-core host, figures
+swing ~2x with the load, the ratios are what count), before -> after:
 
     ZSet.add, random member and score (63k -> 99k members)   12.2 -> 4.8-5.1 us
     rank of a random member (63k)                              6.5 -> 3.8 us
     range_by_score, ~63 results (63k)                         63   -> 10 us
     range_by_score, window of 10:  10k / 1M members            2.6 / 2.9 us (1.1x)
+    ZADD through the protocol (StringTransport, one request per read,
+      63k-member set; SET on the same server for scale)       23.7 -> 15.7 us (SET 8.0-8.6)
+    a small score move that keeps its neighbours (in place)    7.5 -> 5.2 us
+
+ZADD gets there by: the scores bisected as doubles; the update as one fused
+ScoreList.move (old place, new place; written in place when the new score
+stays strictly between its neighbours); one dict lookup per member; and
+ZADD/ZINCRBY as shard ops (limits from ``shard.zset_limits``).
 
 A score window starting at offset 0 is two score bisects (no positional
 index needed); LIMIT offsets and rank queries use positions (a Fenwick tree
