@@ -441,18 +441,56 @@ class ScoreList:
             i = 0
 
     def delete_span(self, i, j):
-        """Remove positions [i, j); returns the removed (member, score) ascending."""
+        """Remove positions [i, j); returns the removed (member, score) ascending.
+
+        A slice deletion per touched sublist (whole ones in between dropped at
+        once), then the two ends are tidied: O(k + m) memory moves, no
+        per-pair Python work beyond building the result."""
+        if i >= j:
+            return []
         out = self.slice(i, j)
         if j - i == self._len:
             self.clear()
-        elif (j - i) * 8 >= self._len:
-            keep = self.slice(0, i) + self.slice(j, self._len)
-            self._S, self._M = _chunks([s for _, s in keep], [m for m, _ in keep], LOAD)
-            self._maxs = array("d", [s[-1] for s in self._S])
-            self._len = len(keep)
-            self._fen = None
+            return out
+        p, a = self._locate(i)
+        q, b = self._locate(j)
+        S_, M_ = self._S, self._M
+        if p == q:
+            del S_[p][a:b]
+            del M_[p][a:b]
         else:
-            for _ in range(j - i):
-                p, a = self._pos(i) if i >= len(self._M[0]) else (0, i)
-                self._delete(p, a)
+            del S_[p][a:]
+            del M_[p][a:]
+            if q < len(M_):
+                del S_[q][:b]
+                del M_[q][:b]
+            del S_[p + 1:q]
+            del M_[p + 1:q]
+            del self._maxs[p + 1:q]
+        self._len -= j - i
+        self._fen = None
+        if p + 1 < len(M_):
+            self._tidy(p + 1)
+        self._tidy(p)
         return out
+
+    def _tidy(self, p):
+        """After a span deletion: drop sublist p if empty, else fix its max and
+        merge it into a neighbour when it got small."""
+        S_, M_ = self._S, self._M
+        if not M_[p]:
+            del S_[p]
+            del M_[p]
+            del self._maxs[p]
+            return
+        self._maxs[p] = S_[p][-1]
+        if len(M_[p]) <= LOAD >> 1 and len(M_) > 1:
+            a = p - 1 if p else 0
+            S_[a].extend(S_[a + 1])
+            M_[a].extend(M_[a + 1])
+            del S_[a + 1]
+            del M_[a + 1]
+            del self._maxs[a + 1]
+            self._maxs[a] = S_[a][-1]
+            if len(M_[a]) > 2 * LOAD:
+                self._split(a)
