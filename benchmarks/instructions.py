@@ -1,0 +1,195 @@
+"""Instructions per command, counted by callgrind: an A/B that machine noise cannot move.
+
+On a shared 2-core host, ops/s and even CPU seconds per request swing 2x from
+one minute to the next, so small hot-path changes drown in the noise.
+Callgrind counts the instructions the interpreter executes instead, which is
+the same number on every run for the same code and inputs.
+
+Each measurement runs one worker process under ``valgrind --tool=callgrind``
+with instrumentation off: it wires a server exactly as ``make_service`` does
+(with ``MemoryReactorClock``), runs the pipelined batches once to warm up
+(keys exist, caches filled), then counts only a second pass of the same
+batches through ``RedisProtocol.dataReceived`` (parse, dispatch, shard op,
+encode; no sockets).  The result is callgrind's instruction total divided by
+the number of commands.
+
+    python -m benchmarks.instructions --tests set,get,hset --pipeline 16
+    python -m benchmarks.instructions --trees /tmp/old-checkout,. --tests zadd
+
+``--trees`` lists source trees (each holding a ``redislite/`` package); the
+worker imports RedisLite from each in turn, so an old commit checked out with
+``git worktree add`` needs no copy of this file.  Needs Debian's valgrind.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+WORKLOADS = {
+    # name: (argv builder, from a random.Random and a key); redis-benchmark's shapes
+    "set": lambda r, k: (b"SET", k, b"xxx"),
+    "get": lambda r, k: (b"GET", k),
+    "incr": lambda r, k: (b"INCR", k),
+    "lpush": lambda r, k: (b"LPUSH", b"mylist", b"xxx"),
+    "lpop": lambda r, k: (b"LPOP", b"mylist"),
+    "sadd": lambda r, k: (b"SADD", b"myset", k),
+    "hset": lambda r, k: (b"HSET", b"myhash", k, b"xxx"),
+    "zadd": lambda r, k: (b"ZADD", b"myzset", b"%d" % r.randrange(100000), k),
+}
+
+
+def _resp(argv):
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
+
+
+# -- worker (runs under callgrind) ------------------------------------------------------
+
+def worker(a):
+    sys.path.insert(0, os.path.abspath(a.src))
+    import random
+    from twisted.internet.testing import MemoryReactorClock
+    from redislite import protocol
+    from redislite.config import Config
+    from redislite.service import make_service
+
+    class Transport:
+        """Enough of a TCP transport for RedisProtocol; replies are counted, not kept."""
+        dataBuffer = b""
+        _tempDataLen = 0
+        disconnecting = False
+        connected = True
+
+        def __init__(self):
+            self.written = 0
+            self._tempDataBuffer = []
+
+        def write(self, data):
+            self.written += len(data)
+
+        def writeSomeData(self, data):
+            self.written += len(data)
+            return len(data)
+
+        def getPeer(self):
+            return None
+
+        getHost = getPeer
+
+        def loseConnection(self):
+            pass
+
+    reactor = MemoryReactorClock()
+    reactor.advance(time.time())
+    cfg = Config.defaults().with_changes({"dir": a.dir, "http-port": "0", "port": "0", "save": ""})
+    top = make_service(cfg, reactor)
+    top.startService()
+    proto = protocol.RedisProtocol(top.server)
+    proto.transport = Transport()
+    proto.connectionMade()
+    proto._direct = True        # replies go out through _send, as on a plain TCP connection
+    build = WORKLOADS[a.test]
+    rnd = random.Random(1)
+    batches = []
+    for _ in range(a.batches):
+        batches.append(b"".join(_resp(build(rnd, b"key:%012d" % rnd.randrange(100000)))
+                                for _ in range(a.pipeline)))
+    for b in batches:
+        proto.dataReceived(b)
+    print("READY", flush=True)
+    while not os.path.exists(a.go):
+        time.sleep(0.02)
+    for b in batches:
+        proto.dataReceived(b)
+    print("DONE", flush=True)
+    sys.stdin.read()        # the driver turns counting off, then closes our stdin: exit and dump
+
+
+# -- driver ------------------------------------------------------------------------------
+
+def _wait_for(proc, word, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("worker exited before %s" % word)
+        if line.strip() == word:
+            return
+    raise RuntimeError("worker: no %s within %ss" % (word, timeout))
+
+
+def measure(tree, test, pipeline, batches, scratch, timeout):
+    """Instructions per command for *test* with RedisLite imported from *tree*."""
+    out = os.path.join(scratch, "cg.out")
+    go = os.path.join(scratch, "go")
+    for f in (out, go):
+        if os.path.exists(f):
+            os.remove(f)
+    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=" + out,
+           os.path.realpath(sys.executable), os.path.abspath(__file__), "--worker", "--src", tree,
+           "--test", test, "--pipeline", str(pipeline), "--batches", str(batches), "--go", go,
+           "--dir", scratch]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
+    try:
+        _wait_for(proc, "READY", timeout)
+        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], **quiet)
+        open(go, "w").close()
+        _wait_for(proc, "DONE", timeout)
+        subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], **quiet)
+        proc.stdin.close()
+        proc.wait(timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    total = None
+    with open(out) as fh:
+        for line in fh:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total = int(line.split()[1])
+    if total is None:
+        raise RuntimeError("no instruction total in %s" % out)
+    return total / (pipeline * batches)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trees", default=".", help="comma-separated source trees (default: this one)")
+    ap.add_argument("--tests", default="set,get", help="from: " + ",".join(WORKLOADS))
+    ap.add_argument("--pipeline", type=int, default=16, help="commands per read")
+    ap.add_argument("--batches", type=int, default=1024,
+                    help="reads counted (default 1024: 16384 commands at -P 16, two latency folds)")
+    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--src", help=argparse.SUPPRESS)
+    ap.add_argument("--test", help=argparse.SUPPRESS)
+    ap.add_argument("--go", help=argparse.SUPPRESS)
+    ap.add_argument("--dir", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.worker:
+        return worker(a)
+    tests = [t for t in a.tests.split(",") if t]
+    unknown = [t for t in tests if t not in WORKLOADS]
+    if unknown:
+        ap.error("unknown test(s): %s" % ",".join(unknown))
+    trees = [os.path.abspath(t) for t in a.trees.split(",")]
+    print("instructions per command (callgrind), pipeline %d, %d commands counted"
+          % (a.pipeline, a.pipeline * a.batches))
+    with tempfile.TemporaryDirectory(prefix="rl-instr-") as scratch:
+        for test in tests:
+            first = None
+            for tree in trees:
+                ir = measure(tree, test, a.pipeline, a.batches, scratch, a.timeout)
+                first = first or ir
+                print("%-6s %-40s %9.0f  (%.3f of the first tree)" % (test, tree, ir, ir / first),
+                      flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
