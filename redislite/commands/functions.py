@@ -541,10 +541,8 @@ def _fcall(client, argv, ro):
     if func is None:
         return _NOT_FOUND
     numkeys = parse_numkeys(argv, _BAD_KEYS)
-    keys = argv[3:3 + numkeys]
-    args = argv[3 + numkeys:]
-    return run_script(client, f.engine, _s(func.name), func.fn, frozenset(func.flags), ro, keys, args,
-                      argv, is_eval=False)
+    return run_script(client, f.engine, _s(func.name), func.fn, frozenset(func.flags), ro, numkeys, argv,
+                      is_eval=False)
 
 
 @command("fcall", keys=_fcall_keys)

@@ -132,7 +132,8 @@ def prepare_checks(client, flags, ro):
                          "'maxmemory'")
 
 
-def run_script(client, engine, name, fn, flags, ro, keys, args, argv, is_eval=True):
+def run_script(client, engine, name, fn, flags, ro, numkeys, argv, is_eval=True):
+    """Run a script or function with flags; its keys and arguments are argv[3:]."""
     if flags is COMPAT:
         run = ScriptRun(engine, client, name, is_eval, ro, client.no_evict, argv)
     else:
@@ -140,7 +141,7 @@ def run_script(client, engine, name, fn, flags, ro, keys, args, argv, is_eval=Tr
         run = ScriptRun(engine, client, name, is_eval, ro or "no-writes" in flags,
                         client.no_evict or "allow-oom" in flags, argv)
     engine.prepare(run)
-    return engine.execute(run, fn, keys, args)
+    return engine.execute(run, fn, numkeys, argv[3:])
 
 
 def _eval(client, argv, evalsha, ro):
@@ -162,17 +163,11 @@ def _eval(client, argv, evalsha, ro):
     else:
         entry = engine.scripts[create_script(engine, argv[1])]
     fn, flags, sha = entry
-    if numkeys:
-        keys = argv[3:3 + numkeys]
-        args = argv[3 + numkeys:]
-    else:
-        keys = []
-        args = argv[3:]
     if flags is not COMPAT:
-        return run_script(client, engine, sha, fn, flags, ro, keys, args, argv)
+        return run_script(client, engine, sha, fn, flags, ro, numkeys, argv)
     run = ScriptRun(engine, client, sha, True, ro, client.no_evict, argv)
     engine.prepare(run)
-    return engine.execute(run, fn, keys, args)
+    return engine.execute(run, fn, numkeys, argv[3:])
 
 
 #: numkeys as usually sent: b"0".."16" (anything else goes through parse_numkeys)

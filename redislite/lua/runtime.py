@@ -228,8 +228,10 @@ class Engine:
         if server.maxmemory:
             run.oom = not server.make_room()
 
-    def execute(self, run, fn, keys=None, args=None):
-        """Run *fn*; returns the reply value for the caller.
+    def execute(self, run, fn, nkeys, values):
+        """Run *fn* with the keys and arguments *values* (the first *nkeys* are
+        the keys: the command's argv from its numkeys on); returns the reply
+        value for the caller.
 
         An EVAL or FCALL with a usual number of arguments is one call into Lua
         (``run_eval`` / ``run_function`` build KEYS and ARGV there); a huge one
@@ -239,10 +241,11 @@ class Engine:
         server = self.server
         bus = server.bus
         run_eval = self._run_eval
-        if run_eval is not None and len(keys) + len(args) > _MAX_CALL_ARGS:
+        huge = len(values) > _MAX_CALL_ARGS
+        if huge and run_eval is not None:
             G = self.G
-            G[b"KEYS"] = self.table_from(keys)
-            G[b"ARGV"] = self.table_from(args)
+            G[b"KEYS"] = self.table_from(values[:nkeys])
+            G[b"ARGV"] = self.table_from(values[nkeys:])
             run_eval = None
         self.run_ctx = run
         server.lua_run = run
@@ -250,13 +253,14 @@ class Engine:
         bus.hold()
         try:
             if run_eval is not None:
-                ok, result = run_eval(fn, len(keys), *keys, *args)
+                ok, result = run_eval(fn, nkeys, *values)
             elif self.G is not None:
                 ok, result = self.api.run(fn)
-            elif len(keys) + len(args) > _MAX_CALL_ARGS:
-                ok, result = self.api.run_function_tables(fn, self.table_from(keys), self.table_from(args))
+            elif huge:
+                ok, result = self.api.run_function_tables(fn, self.table_from(values[:nkeys]),
+                                                          self.table_from(values[nkeys:]))
             else:
-                ok, result = self.api.run_function(fn, len(keys), *keys, *args)
+                ok, result = self.api.run_function(fn, nkeys, *values)
             if ok:
                 t = type(result)
                 if t is bytes:
