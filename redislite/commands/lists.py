@@ -26,7 +26,7 @@ from .. import errors
 from ..blocking import block, parse_timeout, signal_key_ready
 from ..errors import ReplyError
 from ..resp.encoder import OK, NullArray
-from ..storage.types.list import ListValue
+from ..storage.types.list import ELEMENT_OVERHEAD, ListValue
 from .args import to_int
 from .registry import command
 
@@ -146,12 +146,20 @@ def _push(ks, argv, head, name, existing_only):
     elif type(lst) is not ListValue:
         raise _WRONGTYPE
     else:
-        old = lst.mem
         if len(argv) == 3:
-            lst.push_one(argv[2], head)
+            # ListValue.push_one and value_resized, inlined
+            value = argv[2]
+            if head:
+                lst.items.appendleft(value)
+            else:
+                lst.items.append(value)
+            grown = ((33 + len(value) + 7) & ~7) + ELEMENT_OVERHEAD
+            lst.mem += grown
+            ks.mem += grown
         else:
+            old = lst.mem
             lst.push(argv[2:], head)
-        ks.value_resized(old, lst.mem)
+            ks.value_resized(old, lst.mem)
         if ks.watched is not None:
             ks.signal_modified(key)
     shard = ks.shard
@@ -159,7 +167,7 @@ def _push(ks, argv, head, name, existing_only):
         ks.notify("l", _NOTIFY_PUSH[head], key)
     if shard.waiters:
         signal_key_ready(ks, key)
-    shard.emit(ks.index, (name, *argv[1:]))
+    shard.emit(ks.index, (name, key, argv[2]) if len(argv) == 3 else (name, *argv[1:]))
     return len(lst.items)
 
 

@@ -130,14 +130,24 @@ class Keyspace:
         return v
 
     def lookup_write(self, key):
-        """Value for a write: lazy expiry, no stats."""
-        v = self._bucket(key).get(key)
+        """Value for a write: lazy expiry, no stats.
+
+        Every container write starts here, so _bucket and touch are inlined."""
+        h = hash(key)
+        i = h & (self.level - 1)
+        if i < self.split:
+            i = h & (2 * self.level - 1)
+        v = self.buckets[i].get(key)
         if v is None:
             return None
         if self.expires and key in self.expires and self.expires[key] < self.time.ms:
             if self._expire_now(key):
                 return None
-        self.touch(key)
+        shard = self.shard
+        if shard.lfu:
+            self.access[key] = shard.lfu_touch(self.access.get(key))
+        elif not shard.no_touch:
+            self.access[key] = self.time.lru
         return v
 
     def peek(self, key):
