@@ -131,8 +131,9 @@ def measure(tree, test, pipeline, batches, scratch, timeout):
            os.path.realpath(sys.executable), os.path.abspath(__file__), "--worker", "--src", tree,
            "--test", test, "--pipeline", str(pipeline), "--batches", str(batches), "--go", go,
            "--dir", scratch]
+    env = dict(os.environ, PYTHONHASHSEED="0")     # same dict layouts on every run
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+                            text=True, env=env)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
     try:
         _wait_for(proc, "READY", timeout)
