@@ -7,6 +7,7 @@ Twisted wiring (listeners, HTTP, persistence) lives in ``service.py``.
 
 import os
 import time as _time
+from operator import attrgetter as _attrgetter
 
 from twisted.internet import task
 
@@ -197,13 +198,11 @@ class Server:
     def _gate(name):
         attr = "_" + name
 
-        def get(self):
-            return getattr(self, attr)
-
         def set_(self, value):
             setattr(self, attr, value)
             self._regate()
-        return property(get, set_)
+        # a C-level getter: these are read per script call (about 190 -> 80 ns a read)
+        return property(_attrgetter(attr), set_)
 
     write_error = _gate("write_error")
     read_only = _gate("read_only")
