@@ -181,11 +181,8 @@ def hset(ks, argv):
             if type(h) is not HashValue:
                 raise _WRONGTYPE
             field, value = argv[2], argv[3]
-            limits = ks.shard.hash_limits
             old = h.mem
-            if not h.ht and (len(field) > limits[1] or len(value) > limits[1]):
-                h.ht = True         # hashTypeTryConversion
-            created = h.set(field, value, limits)
+            created = h.set(field, value, ks.shard.hash_limits)    # converts as hashTypeTryConversion would
             ks.mem += h.mem - old   # value_resized
             if ks.watched is not None:
                 ks.signal_modified(key)

@@ -261,18 +261,24 @@ class HashValue:
         try_conversion), too many entries convert after.
         """
         t = self.t
-        i = t.pos.get(field)
+        pos = t.pos
+        i = pos.get(field)
         if not self.ht and (len(field) > limits[1] or len(value) > limits[1]):
             self.ht = True
+        # HSET's storage cost: the sizes (_bytes_mem, entry_memory) and Table._append inlined
         if i is not None:
-            old = t.vals[i]
-            t.vals[i] = value
-            self.mem += _bytes_mem(value) - _bytes_mem(old)
+            vals = t.vals
+            self.mem += ((40 + len(value)) & ~7) - ((40 + len(vals[i])) & ~7)
+            vals[i] = value
             return False
-        t._append(field)
+        keys = t.keys
+        pos[field] = len(keys)
+        keys.append(field)
+        t.seqs.append(t.next_seq)
+        t.next_seq += 1
         t.vals.append(value)
-        self.mem += entry_memory(field, value)
-        if not self.ht and len(t.pos) > limits[0]:
+        self.mem += ((40 + len(field)) & ~7) + ((40 + len(value)) & ~7) + ENTRY_OVERHEAD
+        if not self.ht and len(pos) > limits[0]:
             self.ht = True
         return True
 
