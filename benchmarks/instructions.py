@@ -22,6 +22,7 @@ worker imports RedisLite from each in turn, so an old commit checked out with
 """
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -38,7 +39,11 @@ WORKLOADS = {
     "sadd": lambda r, k: (b"SADD", b"myset", k),
     "hset": lambda r, k: (b"HSET", b"myhash", k, b"xxx"),
     "zadd": lambda r, k: (b"ZADD", b"myzset", b"%d" % r.randrange(100000), k),
+    # benchmarks.pubsub's evalsha-incr (the worker SCRIPT LOADs the body first)
+    "evalsha": lambda r, k: (b"EVALSHA", _SCRIPT_SHA, b"1", k),
 }
+_SCRIPT = b"return redis.call('INCR', KEYS[1])"
+_SCRIPT_SHA = hashlib.sha1(_SCRIPT).hexdigest().encode()
 
 
 def _resp(argv):
@@ -91,6 +96,7 @@ def worker(a):
     proto.connectionMade()
     proto._direct = True        # replies go out through _send, as on a plain TCP connection
     build = WORKLOADS[a.test]
+    proto.dataReceived(_resp((b"SCRIPT", b"LOAD", _SCRIPT)))
     rnd = random.Random(1)
     batches = []
     for _ in range(a.batches):
