@@ -41,6 +41,17 @@ WORKLOADS = {
     "zadd": lambda r, k: (b"ZADD", b"myzset", b"%d" % r.randrange(100000), k),
     # benchmarks.pubsub's evalsha-incr (the worker SCRIPT LOADs the body first)
     "evalsha": lambda r, k: (b"EVALSHA", _SCRIPT_SHA, b"1", k),
+    # benchmarks.types' range reads, on the sorted set SETUP builds
+    "zrangebyscore": lambda r, k: (b"ZRANGEBYSCORE", b"z", b"%d" % r.randrange(9990), b"+inf",
+                                   b"LIMIT", b"0", b"10"),
+    "lrange": lambda r, k: (b"LRANGE", b"biglist", b"0", b"9"),
+}
+#: commands run before the warm-up, for the workloads that read existing data
+SETUP = {
+    "zrangebyscore": [(b"ZADD", b"z") + tuple(x for i in range(a, a + 500)
+                                                for x in (b"%d" % i, b"m:%07d" % i))
+                      for a in range(0, 10000, 500)],
+    "lrange": [(b"RPUSH", b"biglist") + tuple(b"element:%d" % i for i in range(100))],
 }
 _SCRIPT = b"return redis.call('INCR', KEYS[1])"
 _SCRIPT_SHA = hashlib.sha1(_SCRIPT).hexdigest().encode()
@@ -97,6 +108,8 @@ def worker(a):
     proto._direct = True        # replies go out through _send, as on a plain TCP connection
     build = WORKLOADS[a.test]
     proto.dataReceived(_resp((b"SCRIPT", b"LOAD", _SCRIPT)))
+    for argv in SETUP.get(a.test, ()):
+        proto.dataReceived(_resp(argv))
     rnd = random.Random(1)
     batches = []
     for _ in range(a.batches):

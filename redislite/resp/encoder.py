@@ -159,9 +159,17 @@ def encode_into(value, out, resp3=False):
         out.append(_NIL3 if resp3 else _NIL2)
     elif t is list or t is tuple:
         n = len(value)
-        out.append(_ARR_HDR[n] if n < 1024 else b"*%d\r\n" % n)
+        append = out.append
+        append(_ARR_HDR[n] if n < 1024 else b"*%d\r\n" % n)
         for item in value:
-            encode_into(item, out, resp3)
+            if type(item) is bytes:
+                # the bytes branch above, inlined: LRANGE, MGET, ZRANGE... are arrays of bulks
+                n = len(item)
+                append(_BULK_HDR[n] if n < 1024 else b"$%d\r\n" % n)
+                append(item)
+                append(_CRLF)
+            else:
+                encode_into(item, out, resp3)
     elif t is ReplyError or isinstance(value, ReplyError):
         out.append(_error_bytes(value.message))
     elif t is bytearray or t is memoryview:
