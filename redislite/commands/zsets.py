@@ -108,7 +108,7 @@ _DECIMAL = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 def parse_score(arg, error=_NOT_FLOAT):
     """getDoubleFromObject (string2d): strict, no blanks, no overflow, no NaN."""
-    if _DECIMAL(arg) is not None:
+    if arg.isdigit() or _DECIMAL(arg) is not None:     # isdigit: the common integer score, no regex
         v = float(arg)
         if v != 0 and v - v == 0:        # finite and non-zero: no ERANGE possible
             return v
@@ -359,7 +359,8 @@ def zadd(ks, argv):
         shard.notifier(ks.index, "z", "zadd", key)
     shard.emit(ks.index, tuple(argv))
     if added:
-        signal_key_ready(ks, key)
+        if shard.waiters:
+            signal_key_ready(ks, key)
         return 1
     return 0
 
