@@ -140,9 +140,11 @@ class Server:
         max_intset = max_intset_from(config)
         zset_limits = zset_limits_from(config)
         for shard in self.shards:
-            shard.hash_limits = hash_limits     # for shard ops (HSET, SADD)
+            # the encoding limits, read by shard ops and by the families' helpers
+            # (commands/hashes.hash_limits, sets.max_intset, zsets._limits)
+            shard.hash_limits = hash_limits
             shard.max_intset = max_intset
-            shard.zset_limits = zset_limits     # for shard ops (ZADD)
+            shard.zset_limits = zset_limits
             shard.lfu = lfu
             shard.lfu_log_factor = config["lfu-log-factor"]
             shard.lfu_decay_time = config["lfu-decay-time"]

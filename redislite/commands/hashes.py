@@ -13,9 +13,10 @@ Encoding: a hash is ``listpack`` until it first exceeds
 ``hash-max-listpack-entries`` fields or sees a field/value longer than
 ``hash-max-listpack-value`` bytes (HSET/HSETNX check every argument first, like
 ``hashTypeTryConversion``; HINCRBY* are caught by ``hashTypeSet``'s own
-check), then ``hashtable`` for good.  Writers are coordinators only because the
-limits live in the config, which shard ops cannot see; they pass the limits
-into the op.
+check), then ``hashtable`` for good.  The limits come from the config, which
+Server.apply_config copies to every shard (``shard.hash_limits``): HSET reads
+them there as a shard op, the other writers pass :func:`hash_limits` into
+their op.
 
 Write events: HSET/HMSET/HSETNX/HINCRBY/HDEL propagate as themselves (HSET
 even when nothing changed, as Redis's ``server.dirty += pairs`` makes it),
@@ -33,7 +34,7 @@ import random
 from .. import errors
 from ..errors import ReplyError
 from ..resp.encoder import OK, Map
-from ..storage.types.hash import HashValue, limits_from
+from ..storage.types.hash import HashValue
 from .args import INT64_MAX, INT64_MIN, to_int
 from .keys import parse_scan_cursor
 from .registry import command
@@ -60,16 +61,9 @@ _HALF_LONG = INT64_MAX // 2
 MAX_SAMPLES = 1 << 24
 _EMPTY_SCAN = [b"0", []]
 
-_limits_cache = [None, None]
-
-
 def hash_limits(server):
-    """(entries, value) listpack limits of the server's current Config (cached per Config)."""
-    cfg = server.config
-    if cfg is not _limits_cache[0]:
-        _limits_cache[1] = limits_from(cfg)
-        _limits_cache[0] = cfg
-    return _limits_cache[1]
+    """(entries, value) listpack limits: what Server.apply_config gave the shards."""
+    return server.shards[0].hash_limits
 
 
 def cstr(arg):

@@ -36,7 +36,7 @@ import random
 from .. import errors
 from ..errors import ReplyError
 from ..resp.encoder import Set
-from ..storage.types.set import SetValue, max_intset_from
+from ..storage.types.set import SetValue
 from .args import INT64_MAX, to_int
 from .hashes import MAX_SAMPLES, cstr, parse_scan_args
 from .keys import parse_scan_cursor
@@ -57,16 +57,9 @@ _SPOP_MOVE_MUL = 5
 _SRAND_SUB_MUL = 3
 _EMPTY_SCAN = [b"0", []]
 
-_cache = [None, None]
-
-
 def max_intset(server):
-    """set-max-intset-entries of the server's current Config (cached per Config)."""
-    cfg = server.config
-    if cfg is not _cache[0]:
-        _cache[1] = max_intset_from(cfg)
-        _cache[0] = cfg
-    return _cache[1]
+    """set-max-intset-entries: what Server.apply_config gave the shards."""
+    return server.shards[0].max_intset
 
 
 def _emit(ks, argv):

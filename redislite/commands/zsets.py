@@ -27,7 +27,7 @@ from ..blocking import block, parse_timeout, signal_key_ready
 from ..errors import ReplyError
 from ..resp.encoder import Double, NullArray
 from ..storage.keyspace import type_name
-from ..storage.types.zset import LEX_MAX, LEX_MIN, ZSet, limits_from
+from ..storage.types.zset import LEX_MAX, LEX_MIN, ZSet
 from .args import to_int
 from .hashes import MAX_SAMPLES
 from .keys import parse_scan_cursor, parse_scan_options
@@ -179,16 +179,9 @@ def _long(arg):
 # shared plumbing
 # ---------------------------------------------------------------------------
 
-_limits_cache = [None, None]
-
-
 def _limits(client):
-    """(zset-max-listpack-entries, zset-max-listpack-value), cached per Config object."""
-    cfg = client.server.config
-    if _limits_cache[0] is not cfg:
-        _limits_cache[1] = limits_from(cfg)
-        _limits_cache[0] = cfg
-    return _limits_cache[1]
+    """(zset-max-listpack-entries, zset-max-listpack-value): what Server.apply_config gave the shards."""
+    return client.server.shards[0].zset_limits
 
 
 def _run(client, key, op, args):
