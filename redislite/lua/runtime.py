@@ -441,7 +441,8 @@ class Engine:
                 break
         n = len(argv)
         spec = _SCRIPT_SPECS.get(argv[0])
-        if spec is None:
+        cached = spec is not None
+        if not cached:
             name = argv[0]
             spec = _COMMANDS.get(name) or _registry.lookup(name)
             if spec is not None and spec.container and n >= 2:
@@ -451,15 +452,11 @@ class Engine:
                 _SCRIPT_SPECS[name] = spec
             if spec is None or spec.handler is None and not spec.container:
                 return self._fail(raise_error, _E_UNKNOWN)
-            a = spec.arity
-            if (n != a) if a >= 0 else (n < -a):
-                return self._fail(raise_error, _E_ARITY)
-            if "noscript" in spec.flags:
-                return self._fail(raise_error, _E_NOSCRIPT)
-        else:
-            a = spec.arity
-            if (n != a) if a >= 0 else (n < -a):
-                return self._fail(raise_error, _E_ARITY)
+        a = spec.arity
+        if (n != a) if a >= 0 else (n < -a):
+            return self._fail(raise_error, _E_ARITY)
+        if not cached and "noscript" in spec.flags:
+            return self._fail(raise_error, _E_NOSCRIPT)
         server = self.server
         caller = run.caller
         if caller.acl_user is not None:

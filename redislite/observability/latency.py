@@ -16,7 +16,6 @@ import math
 from bisect import bisect_left
 
 from ..commands.registry import LAT_SPAN as SPAN, LAT_SPECS as _SPECS
-from ..errors import ReplyError
 
 SUB_BITS = 6
 _HALF = 1 << (SUB_BITS - 1)
