@@ -31,7 +31,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 # which would flatter RedisLite.
 REDIS_DEFAULT_ARGS = ["--save", "", "--appendonly", "no"]
 
-KINDS = ("redislite", "redis", "fakeredis")
+KINDS = ("redislite", "redis", "fakeredis", "floor")
 
 
 # --------------------------------------------------------------------------

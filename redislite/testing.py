@@ -447,7 +447,9 @@ class ServerProcess:
 
     ``kind`` is ``"redislite"``, ``"redis"``, ``"twistd"`` (RedisLite
     through its twistd plugin) or ``"fakeredis"`` (fakeredis's TcpFakeServer,
-    the other Redis server written in Python, for the benchmarks). stdout and stderr go to ``log_path`` in the
+    the other Redis server written in Python, for the benchmarks) or ``"floor"``
+    (``benchmarks/floor.py``: hiredis, a dict and the lean poll, the CPython
+    floor the benchmarks compare against). stdout and stderr go to ``log_path`` in the
     working directory; each start appends to it, so a restart keeps history.
     """
 
@@ -460,7 +462,7 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
     ) -> None:
-        if kind not in ("redislite", "redis", "twistd", "fakeredis"):
+        if kind not in ("redislite", "redis", "twistd", "fakeredis", "floor"):
             raise ValueError(f"unknown server kind {kind!r}")
         self.kind = kind
         self.host = host
@@ -487,6 +489,8 @@ class ServerProcess:
                     "--dir", self.workdir, *self.args]
         if self.kind == "fakeredis":
             return [sys.executable, "-c", _FAKEREDIS_MAIN, self.host, port, *self.args]
+        if self.kind == "floor":
+            return [sys.executable, "-m", "benchmarks.floor", "--port", port, "--bind", self.host, *self.args]
         common = ["--port", port, "--bind", self.host, "--http-port", "0", "--dir", self.workdir, *self.args]
         if self.kind == "twistd":
             return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
