@@ -18,13 +18,8 @@ WORKLOAD = [
 
 @pytest.fixture
 def floor():
-    server = ServerProcess("floor")
-    server.start()
-    try:
+    with ServerProcess("floor") as server:
         yield server
-    finally:
-        server.stop()
-        server.cleanup()
 
 
 def test_floor_answers_the_workload_commands_as_redis_does(redis_server, floor):
