@@ -31,6 +31,7 @@ import time
 
 WORKLOADS = {
     # name: (argv builder, from a random.Random and a key); redis-benchmark's shapes
+    "ping": lambda r, k: (b"PING",),
     "set": lambda r, k: (b"SET", k, b"xxx"),
     "get": lambda r, k: (b"GET", k),
     "incr": lambda r, k: (b"INCR", k),

@@ -75,7 +75,7 @@ def ping(client, argv):
     """RESP2 clients in subscribed mode get the ``["pong", msg]`` array Redis sends there."""
     if len(argv) > 2:
         raise ReplyError(errors.WRONG_ARITY % "ping")
-    if not client.resp3 and any(sub_counts(client)):
+    if not client.resp3 and client.subscribed and any(sub_counts(client)):
         return [b"pong", argv[1] if len(argv) == 2 else b""]
     return argv[1] if len(argv) == 2 else PONG
 

@@ -417,6 +417,12 @@ class RequestParser:
                         or bulk_get(parts[i + 5]) != len(a2) or bulk_get(parts[i + 7]) != len(a3):
                     break
                 argv = [a0, a1, a2, a3]
+            elif left == 1:
+                # PING, MULTI, EXEC, DBSIZE...
+                a0 = parts[j + 1]
+                if bulk_get(parts[j]) != len(a0):
+                    break
+                argv = [a0]
             else:
                 argv = parts[j + 1:k:2]
                 if list(map(bulk_get, parts[j:k:2])) != list(map(len, argv)):

@@ -69,6 +69,7 @@ def test_ping_and_echo(client):
 
 def test_ping_in_resp2_subscribed_context_is_an_array(client):
     client.channels = {b"ch": None}
+    client.subscribed = True        # as SUBSCRIBE sets it (commands/pubsub.py)
     assert client.call("PING") == [b"pong", b""]
     assert client.call("PING", "m") == [b"pong", b"m"]
     client.resp3 = True
