@@ -319,31 +319,46 @@ def _zadd_generic(client, argv, flags):
 def zadd(ks, argv):
     """A shard op (the protocol routes it, no coordinator call); the listpack
     limits come from ``shard.zset_limits``, which the server keeps current."""
-    if len(argv) != 4 or argv[2].upper() in _ZADD_OPTS:
+    if len(argv) != 4:
         return _op_zadd(ks, _zadd_parse(argv, 0, ks.shard.zset_limits))
     # The common single pair without flags: _op_zadd's work, inlined.
-    score = parse_score(argv[2])
+    score = argv[2]
+    if score.isdigit():
+        # an unsigned integer (never an option word): parse_score's first
+        # case, less its tests (no sign, so no -0; inf only past 308 digits)
+        score = float(score)
+        if score == _INF:
+            raise _NOT_FLOAT
+    elif score.upper() in _ZADD_OPTS:
+        return _op_zadd(ks, _zadd_parse(argv, 0, ks.shard.zset_limits))
+    else:
+        score = parse_score(score)
     key = argv[1]
-    member = bytes(argv[3])
+    member = argv[3]
+    if type(member) is not bytes:
+        member = bytes(member)
     z = ks.lookup_write(key)
     if z is None:
         z = ZSet()
-        z.add(member, score, ks.shard.zset_limits)
+        z.insert(member, score, ks.shard.zset_limits)
         ks.set(key, z)
         added = 1
     elif type(z) is not ZSet:
         raise _WRONGTYPE
     else:
-        cur = z.scores.get(member)
+        scores = z.scores
+        cur = scores.get(member)
         if cur is None:
-            old_mem = z.mem
-            z.insert(member, score, ks.shard.zset_limits)
-            ks.mem += z.mem - old_mem       # value_resized
+            ks.mem += z.insert(member, score, ks.shard.zset_limits)     # value_resized
             added = 1
         elif cur == score:
             return 0
         else:
-            z.rescore(member, cur, score)   # same size: nothing to account
+            # z.rescore, inlined (same size: nothing to account)
+            if score == 0 and z.listpack:
+                score = 0.0
+            z.sl.move(cur, score, member)
+            scores[member] = score
             added = 0
         if ks.watched is not None:
             ks.signal_modified(key)

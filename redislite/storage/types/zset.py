@@ -210,7 +210,8 @@ class ZSet:
         return False
 
     def insert(self, member, score, limits=None):
-        """Add *member*, known to be absent (callers that already looked it up)."""
+        """Add *member*, known to be absent (callers that already looked it up).
+        Returns the bytes it adds to ``memory()``."""
         scores = self.scores
         if self.listpack:
             entries, maxval = limits or DEFAULT_LIMITS
@@ -220,9 +221,11 @@ class ZSet:
                 score = 0.0     # a listpack keeps scores as text: -0 reads back as 0
         scores[member] = score
         self.sl.add(score, member)
-        self.mem += _msize(member)
+        size = ((40 + len(member)) & ~7) + MEMBER_OVERHEAD       # _msize, inlined
+        self.mem += size
         if self._scan is not None:
             self._scan.add(member)
+        return size
 
     def rescore(self, member, old, score):
         """Move the present *member* from score *old* (its current one) to

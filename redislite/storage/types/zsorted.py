@@ -2,13 +2,15 @@
 
 A list of sublists, as ``sortedcontainers.SortedList``, but each sublist keeps
 its scores in an ``array('d')`` next to a plain list of the members, and the
-sublists' last scores in another ``array('d')``.  Finding a pair bisects the
-contiguous score arrays (no object per probe to fetch from memory) and only
-compares members inside a run of equal scores, which is what made ZADD's
+sublists' last scores in a list of floats (a few hundred, so always in cache;
+a bisect over a list allocates no float per probe as an array's does).
+Finding a pair bisects the contiguous score arrays (no object per probe to
+fetch from memory) and only compares members inside a run of equal scores
+(a run of two, the usual tie, costs one compare), which is what made ZADD's
 update (remove + re-insert) cheap on a big set (figures in zset.py).
 
 Order: score (``-0.0 == 0.0``), then member by memcmp (``bytes`` order), as
-zslInsert.  Scores are stored bit for bit (``-0.0`` stays ``-0.0``).
+zslInsert.  Scores are floats, stored bit for bit (``-0.0`` stays ``-0.0``).
 
 Positions (rank, index access) use a Fenwick tree over the sublist lengths,
 built on the first positional query and then kept up to date by every insert
@@ -26,7 +28,12 @@ from operator import itemgetter
 #: members of a 63k-99k set, best of 5 in 3 rounds: LOAD 128: 3.8-4.9 us,
 #: 250: 4.1-4.9, 500: 4.3-4.7, 1000: 4.6-5.9 (smaller sublists: less memmove
 #: per insert/delete; more of them: bigger Fenwick rebuilds after a split).
-LOAD = 500
+#: Counted by callgrind (ZADD through the protocol, random scores and members,
+#: 63k-member set, simulated caches): LOAD 500 -> 128 takes 48.2k -> 46.0k
+#: instructions and 689 -> 561 L1 data misses per command (list.insert moves
+#: the pointers one by one, and both inserts and deletes touch half a sublist);
+#: 64 gains only 0.3k more.
+LOAD = 128
 
 _last = itemgetter(-1)
 
@@ -48,7 +55,7 @@ class ScoreList:
     def __init__(self):
         self._S = []            # per sublist: array('d') of scores
         self._M = []            # per sublist: list of members (bytes)
-        self._maxs = array("d")  # last score of each sublist
+        self._maxs = []         # last score of each sublist (floats)
         self._len = 0
         self._fen = None        # Fenwick tree over len(self._M[p]), or None
 
@@ -57,7 +64,7 @@ class ScoreList:
         """Built from two parallel sequences already in order."""
         sl = cls()
         sl._S, sl._M = _chunks(scores, list(members), LOAD)
-        sl._maxs = array("d", [s[-1] for s in sl._S])
+        sl._maxs = [s[-1] for s in sl._S]
         sl._len = len(sl._M) and sum(map(len, sl._M))
         return sl
 
@@ -71,7 +78,7 @@ class ScoreList:
         sl = ScoreList()
         sl._S = [array("d", s) for s in self._S]
         sl._M = [list(m) for m in self._M]
-        sl._maxs = array("d", self._maxs)
+        sl._maxs = list(self._maxs)
         sl._len = self._len
         return sl
 
@@ -121,25 +128,44 @@ class ScoreList:
 
     # -- changes ---------------------------------------------------------------------
     def add(self, s, m):
-        if not self._len:
+        """Insert the pair (s, m), which must be absent.
+
+        ZADD's insert and the second half of :meth:`move`, so _find and the
+        insert are written out here; a tie on the score usually means a run
+        of two, placed without bisecting the members."""
+        maxs = self._maxs
+        k = len(maxs)
+        if not k:
             self._S = [array("d", (s,))]
             self._M = [[m]]
-            self._maxs = array("d", (s,))
+            self._maxs = [s]
             self._len = 1
             self._fen = None
             return
-        p, i = self._find(s, m)
-        self._insert(p, i, s, m)
-
-    def _insert(self, p, i, s, m):
-        S = self._S[p]
-        M = self._M[p]
+        M_ = self._M
+        p = bisect_left(maxs, s)
+        if p < k and maxs[p] == s:
+            p = bisect_left(M_, m, p, bisect_right(maxs, s, p), key=_last)
+        if p == k:
+            p -= 1
+            S = self._S[p]
+            M = M_[p]
+            i = len(M)
+        else:
+            S = self._S[p]
+            M = M_[p]
+            i = bisect_left(S, s)
+            if i < len(S) and S[i] == s and M[i] < m:
+                # m sorts after the run's first member: next place, or a bisect if the run goes on
+                i += 1
+                if i < len(S) and S[i] == s:
+                    i = bisect_left(M, m, i, bisect_right(S, s, i))
         S.insert(i, s)
         M.insert(i, m)
         self._len += 1
         n = len(M)
         if i == n - 1:
-            self._maxs[p] = s
+            maxs[p] = s
         if n > 2 * LOAD:
             self._split(p)
         else:
@@ -170,9 +196,9 @@ class ScoreList:
         """Re-score the present member *m* from *old* to *new* (ZADD's update).
 
         The hot path of ZADD on a big set, so written out: find the old pair
-        (members compared only when several share its score), delete it in
-        place unless its sublist gets small enough to merge, find the new
-        place and insert.
+        (members compared only when several share its score, and a run of two
+        needs one compare), delete it in place unless its sublist gets small
+        enough to merge, then :meth:`add` at the new place.
         """
         maxs = self._maxs
         M_ = self._M
@@ -183,8 +209,11 @@ class ScoreList:
         M = M_[p]
         i = bisect_left(S, old)
         n = len(M)
-        if i + 1 < n and S[i + 1] == old:
-            i = bisect_left(M, m, i, bisect_right(S, old, i))
+        if i + 1 < n and S[i + 1] == old and M[i] != m:
+            # m is in this run of equal scores, after its first member
+            i += 1
+            if i + 1 < n and S[i + 1] == old:
+                i = bisect_left(M, m, i, bisect_right(S, old, i))
         if 0 < i < n - 1 and S[i - 1] < new < S[i + 1]:
             # still strictly between its neighbours (a small change, as ZINCRBY
             # on a leaderboard): only the score changes
@@ -217,23 +246,7 @@ class ScoreList:
                         q |= q + 1
                 return
             self._len -= 1
-        # insert (new, m): _find and _insert, written out
-        k = len(maxs)
-        p = bisect_left(maxs, new)
-        if p < k and maxs[p] == new:
-            p = bisect_left(M_, m, p, bisect_right(maxs, new, p), key=_last)
-        if p == k:
-            p -= 1
-            S = self._S[p]
-            M = M_[p]
-            i = len(M)
-        else:
-            S = self._S[p]
-            M = M_[p]
-            i = bisect_left(S, new)
-            if i < len(S) and S[i] == new:
-                i = bisect_left(M, m, i, bisect_right(S, new, i))
-        self._insert(p, i, new, m)
+        self.add(new, m)
 
     def _delete(self, p, i):
         S = self._S[p]
