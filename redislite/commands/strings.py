@@ -363,9 +363,14 @@ def _incr(ks, key, delta, event):
     new = cur + delta
     if new > INT64_MAX or new < INT64_MIN:
         raise _OVERFLOW
-    ks.set(key, b"%d" % new, keep_ttl=True)
-    ks.notify("$", "incrby", key)
-    ks.shard.emit(ks.index, event)
+    if v is None:
+        ks.set(key, b"%d" % new, keep_ttl=True)   # a replica's hidden expired key keeps its TTL
+    else:
+        ks.replace_string(key, v, b"%d" % new)
+    shard = ks.shard
+    if shard.notifier is not None:
+        shard.notifier(ks.index, "$", "incrby", key)
+    shard.emit(ks.index, event)
     return new
 
 

@@ -251,6 +251,20 @@ class Keyspace:
         if self.watched is not None:
             self.signal_modified(key)
 
+    def replace_string(self, key, old, value):
+        """Overwrite the string *old* that :meth:`lookup_write` just returned
+        for *key* (INCR and friends): the TTL and the LRU/LFU stamp it set stay,
+        so only the value, the memory estimate and WATCH change."""
+        h = hash(key)
+        i = h & (self.level - 1)
+        if i < self.split:
+            i = h & (2 * self.level - 1)
+        self.buckets[i][key] = value
+        self.mem += ((40 + len(value)) & ~7) - (((40 + len(old)) & ~7) if type(old) is bytes
+                                                 else value_memory(old))
+        if self.watched is not None:
+            self.signal_modified(key)
+
     def add_new(self, key, value):
         """Store a key known to be absent (after a lookup returned None)."""
         self.set(key, value)
