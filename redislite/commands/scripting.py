@@ -6,6 +6,7 @@ the BUSY design described in redislite/lua/runtime.py.  SCRIPT DEBUG (the
 Lua debugger) is not implemented: NO answers OK, YES/SYNC an error.
 """
 
+from .. import errors
 from ..errors import ReplyError
 from ..lua import Engine, ScriptRun, sha1hex
 from ..resp.encoder import OK, Status
@@ -18,6 +19,7 @@ _KEYS_NEGATIVE = ReplyError("ERR Number of keys can't be negative")
 _KEYS_TOO_MANY = ReplyError("ERR Number of keys can't be greater than number of args")
 _RO_WRITE = ReplyError("ERR Can not execute a script with write flag using *_ro command.")
 _NOTBUSY = ReplyError("NOTBUSY No scripts in execution right now.")
+_READONLY = ReplyError(errors.READONLY)
 UNKILLABLE = ReplyError(
     "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either "
     "wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
@@ -119,7 +121,7 @@ def prepare_checks(client, flags, ro):
     if "no-writes" not in flags:
         obey = client.kind == "master"
         if server.read_only and not obey:
-            raise ReplyError("READONLY Can not run script with write flag on readonly replica")
+            raise _READONLY     # Redis 7.0's scriptPrepareForRun gives the plain replica text
         if server.write_error is not None and not obey:
             raise ReplyError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable "
                              "to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read "

@@ -294,6 +294,13 @@ def test_readonly_stale_data_and_promotion_like_redis(procs):
         ("CONFIG", "GET", "replicaof"),
         ("CONFIG", "GET", "slaveof"),
         ("CONFIG", "GET", "replica-read-only"),
+        # scripts: a shebang script without no-writes is refused up front (scriptPrepareForRun)
+        ("EVAL", "#!lua\nreturn redis.call('set','k','y')", "0"),
+        ("EVAL", "#!lua\nreturn 1", "0"),
+        ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get','k')", "0"),
+        ("EVAL", "#!lua flags=no-writes\nreturn redis.call('set','k','y')", "0"),
+        ("EVAL", "return redis.call('set','k','y')", "0"),
+        ("EVAL", "return redis.call('get','k')", "0"),
     ]
     a, b = ours.raw(), theirs.raw()
     assert info_lines(a) == info_lines(b)
