@@ -169,12 +169,11 @@ def hset(ks, argv):
         raise errors.wrong_arity("hset")
     if n == 4:
         # The common single pair on an existing hash: _op_hset's work, inlined.
-        key = argv[1]
+        _, key, field, value = argv
         h = ks.lookup_write(key)
         if h is not None:
             if type(h) is not HashValue:
                 raise _WRONGTYPE
-            field, value = argv[2], argv[3]
             old = h.mem
             created = h.set(field, value, ks.shard.hash_limits)    # converts as hashTypeTryConversion would
             ks.mem += h.mem - old   # value_resized
@@ -184,7 +183,7 @@ def hset(ks, argv):
             if shard.notifier is not None:
                 shard.notifier(ks.index, "h", "hset", key)
             shard.emit(ks.index, (b"HSET", key, field, value))
-            return 1 if created else 0
+            return created
     return _op_hset(ks, (argv, ks.shard.hash_limits, b"HSET"))
 
 

@@ -322,7 +322,7 @@ def zadd(ks, argv):
     if len(argv) != 4:
         return _op_zadd(ks, _zadd_parse(argv, 0, ks.shard.zset_limits))
     # The common single pair without flags: _op_zadd's work, inlined.
-    score = argv[2]
+    _, key, score, member = argv
     if score.isdigit():
         # an unsigned integer (never an option word): parse_score's first
         # case, less its tests (no sign, so no -0; inf only past 308 digits)
@@ -333,8 +333,6 @@ def zadd(ks, argv):
         return _op_zadd(ks, _zadd_parse(argv, 0, ks.shard.zset_limits))
     else:
         score = parse_score(score)
-    key = argv[1]
-    member = argv[3]
     if type(member) is not bytes:
         member = bytes(member)
     z = ks.lookup_write(key)

@@ -254,7 +254,7 @@ class HashValue:
                     return
 
     def set(self, field, value, limits):
-        """hashTypeSet: insert or update; True when the field is new.
+        """hashTypeSet: insert or update; 1 when the field is new, else 0 (HSET's reply).
 
         Applies the listpack checks Redis makes here: a field or value longer
         than the value limit converts first (HINCRBY* reach this without
@@ -268,9 +268,11 @@ class HashValue:
         # HSET's storage cost: the sizes (_bytes_mem, entry_memory) and Table._append inlined
         if i is not None:
             vals = t.vals
-            self.mem += ((40 + len(value)) & ~7) - ((40 + len(vals[i])) & ~7)
+            n = len(vals[i])
             vals[i] = value
-            return False
+            if n != len(value):
+                self.mem += ((40 + len(value)) & ~7) - ((40 + n) & ~7)
+            return 0
         keys = t.keys
         pos[field] = len(keys)
         keys.append(field)
@@ -280,7 +282,7 @@ class HashValue:
         self.mem += ((40 + len(field)) & ~7) + ((40 + len(value)) & ~7) + ENTRY_OVERHEAD
         if not self.ht and len(pos) > limits[0]:
             self.ht = True
-        return True
+        return 1
 
     def delete(self, field):
         """hashTypeDelete: True when the field existed."""

@@ -155,7 +155,7 @@ class ScoreList:
             S = self._S[p]
             M = M_[p]
             i = bisect_left(S, s)
-            if i < len(S) and S[i] == s and M[i] < m:
+            if S[i] == s and M[i] < m:      # i < len(S): S[-1] == maxs[p] >= s
                 # m sorts after the run's first member: next place, or a bisect if the run goes on
                 i += 1
                 if i < len(S) and S[i] == s:
