@@ -22,18 +22,19 @@ Pairs come out as ``(member, score)`` (the ZSet API's order).
 
 from array import array
 from bisect import bisect_left, bisect_right
+from itertools import accumulate
 from operator import itemgetter
 
 #: Sublists hold between LOAD/2 and 2*LOAD pairs.  ZSet.add updating random
 #: members of a 63k-99k set, best of 5 in 3 rounds: LOAD 128: 3.8-4.9 us,
 #: 250: 4.1-4.9, 500: 4.3-4.7, 1000: 4.6-5.9 (smaller sublists: less memmove
 #: per insert/delete; more of them: bigger Fenwick rebuilds after a split).
-#: Counted by callgrind (ZADD through the protocol, random scores and members,
-#: 63k-member set, simulated caches): LOAD 500 -> 128 takes 48.2k -> 46.0k
-#: instructions and 689 -> 561 L1 data misses per command (list.insert moves
-#: the pointers one by one, and both inserts and deletes touch half a sublist);
-#: 64 gains only 0.3k more.
-LOAD = 128
+#: 128 saves callgrind instructions on ZADD (46.0k against 48.2k through the
+#: protocol, 63k members) but no measurable time (ZADD handler best of 9 x 3:
+#: 4.96 us at 128, 4.75 at 500), and every split drops the Fenwick tree, whose
+#: rebuild touches every sublist: new members with ZRANK in between, 400k
+#: members, cost 19.2 us per pair at 128 against 9.2 at 500.
+LOAD = 500
 
 _last = itemgetter(-1)
 
@@ -288,13 +289,10 @@ class ScoreList:
     def _tree(self):
         fen = self._fen
         if fen is None:
-            fen = [len(m) for m in self._M]
-            k = len(fen)
-            for i in range(k):
-                j = i | (i + 1)
-                if j < k:
-                    fen[j] += fen[i]
-            self._fen = fen
+            # node i covers sublists (i & (i + 1)) .. i: a difference of prefix sums
+            pre = [0]
+            pre += accumulate(map(len, self._M))
+            fen = self._fen = [pre[i + 1] - pre[i & (i + 1)] for i in range(len(self._M))]
         return fen
 
     def _before(self, p):
