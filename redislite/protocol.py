@@ -23,7 +23,7 @@ from .clientlimits import PauseWaiter as _PauseWaiter
 from .commands import registry
 from .errors import ReplyError
 from .observability.latency import FOLD_AT as _FOLD_AT, MAX_USEC as _LAT_MAX
-from .resp.encoder import _BULK_HDR, QUEUED, Status as _Status, encode_into
+from .resp.encoder import _BULK_HDR, _SMALL_INTS, QUEUED, Status as _Status, encode_into
 from .resp.parser import ProtocolError, RequestParser
 
 _perf = _time.perf_counter
@@ -404,6 +404,9 @@ class RedisProtocol(Protocol, Client):
                         append(_BULK_HDR[len(reply)])
                         append(reply)
                         append(b"\r\n")
+                    elif t is int:
+                        # SADD, HSET, ZADD, LPUSH, DEL...: encode_into's int branch, inlined
+                        append(_SMALL_INTS[reply + 1] if -1 <= reply < 1023 else b":%d\r\n" % reply)
                     elif reply is BLOCKED:
                         if type(self.blocked) is _PauseWaiter:
                             i -= 1          # postponed by CLIENT PAUSE: it runs again on unpause
