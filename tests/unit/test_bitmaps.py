@@ -2,7 +2,8 @@
 
 Reply-for-reply equality with Redis is checked live by
 tests/compat/test_bitmaps_compat.py; here: reference implementations,
-write events, memory accounting, multi-shard coordination and speed.
+write events, memory accounting, multi-shard coordination and the work
+(counted, not timed) of the big cases.
 """
 import random
 
