@@ -25,6 +25,7 @@ worker imports RedisLite from each in turn, so an old commit checked out with
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -195,6 +196,9 @@ def main(argv=None):
     ap.add_argument("--batches", type=int, default=1024,
                     help="reads counted (default 1024: 16384 commands at -P 16, two latency folds)")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--keep", metavar="DIR",
+                    help="keep each callgrind profile as DIR/<test>-<tree number>.callgrind "
+                         "(for callgrind_annotate: where the instructions go)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--src", help=argparse.SUPPRESS)
     ap.add_argument("--test", help=argparse.SUPPRESS)
@@ -215,6 +219,10 @@ def main(argv=None):
             first = None
             for tree in trees:
                 ir = measure(tree, test, a.pipeline, a.batches, scratch, a.timeout)
+                if a.keep:
+                    os.makedirs(a.keep, exist_ok=True)
+                    shutil.copy(os.path.join(scratch, "cg.out"),
+                                os.path.join(a.keep, "%s-%d.callgrind" % (test, trees.index(tree))))
                 first = first or ir
                 print("%-6s %-40s %9.0f  (%.3f of the first tree)" % (test, tree, ir, ir / first),
                       flush=True)

@@ -49,6 +49,15 @@ _OOM = ReplyError(errors.OOM)
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
 
 
+def _position(commands, argv):
+    """Where *argv* is in *commands* (by identity: equal commands can repeat).
+    Only the rare exits of RedisProtocol._run need it, so its loop carries no index."""
+    for i, c in enumerate(commands):
+        if c is argv:
+            return i
+    raise ValueError("command not in its batch")
+
+
 class Client:
     """Connection state shared by RESP connections and internal callers (HTTP, Lua).
 
@@ -72,6 +81,13 @@ class Client:
         self.server = server
         self.id = server.next_client_id()
         self.kind = kind
+        # Per-command flags live on the instance although the class gives the same
+        # defaults: CPython 3.11 specializes an instance attribute load but reads a
+        # class default through the generic lookup (~230 instructions, several per request).
+        self.closing = False
+        self.after_reply = ()
+        self.obuf_soft_since = None
+        self.in_exec = 0
         self.db = 0
         self.resp3 = False
         self.name = None
@@ -283,6 +299,10 @@ class RedisProtocol(Protocol, Client):
 
     def __init__(self, server):
         Client.__init__(self, server)
+        self._pending = None            # instance attributes, as in Client.__init__
+        self._pending_error = None
+        self._pending_bytes = 0
+        self._direct = False
         self.parser = RequestParser(server.proto_max_bulk_len, server.client_query_buffer_limit)
         self.parser.auth_required = not self.authenticated
 
@@ -317,6 +337,12 @@ class RedisProtocol(Protocol, Client):
         server.add_client(self)
         if self._direct:
             self._send = self.transport.socket.send
+            t = self.transport
+            # _write and reactor_tuning.flush read these per request; Twisted keeps their
+            # defaults on the class until first changed: copy them onto the instance
+            # (same values) so those reads are specialized instance loads.
+            t.dataBuffer = t.dataBuffer
+            t.disconnecting = t.disconnecting
         if self._direct and self.fd >= 0:
             self._recv = self.transport.socket.recv
             FAST_READERS[self.fd] = self._fast_read
@@ -349,7 +375,9 @@ class RedisProtocol(Protocol, Client):
         server.net_input_bytes += len(data)
         if self.closing:
             return
-        self.last_interaction = server.reactor.seconds()
+        # The batch's time, read once: it is what every command in it sees (Now)
+        # and the client's last interaction.
+        self.last_interaction = server.now.refresh() / 1000
         error = None
         try:
             commands = self.parser.feed(data)
@@ -378,9 +406,10 @@ class RedisProtocol(Protocol, Client):
             self._pending_error = error
 
     def _run(self, commands, error):
-        """Execute parsed commands in order and answer with one write."""
+        """Execute parsed commands in order and answer with one write.
+
+        The caller has refreshed ``server.now`` (dataReceived, _resume)."""
         server = self.server
-        server.now.refresh()
         parser = self.parser
         out = []
         append = out.append
@@ -392,7 +421,7 @@ class RedisProtocol(Protocol, Client):
         try:
             while True:
                 server.total_commands += len(commands)
-                for i, argv in enumerate(commands):
+                for argv in commands:
                     # Client.dispatch, inlined: run, then serve clients it unblocked.
                     reply = execute(argv)
                     if ready_keys:
@@ -408,6 +437,7 @@ class RedisProtocol(Protocol, Client):
                         # SADD, HSET, ZADD, LPUSH, DEL...: encode_into's int branch, inlined
                         append(_SMALL_INTS[reply + 1] if -1 <= reply < 1023 else b":%d\r\n" % reply)
                     elif reply is BLOCKED:
+                        i = _position(commands, argv)
                         if type(self.blocked) is _PauseWaiter:
                             i -= 1          # postponed by CLIENT PAUSE: it runs again on unpause
                         server.total_commands -= len(commands) - i - 1
@@ -425,7 +455,7 @@ class RedisProtocol(Protocol, Client):
                             encode_into(value, out, self.resp3)
                         self.after_reply = ()
                     if self.closing:
-                        server.total_commands -= len(commands) - i - 1
+                        server.total_commands -= len(commands) - _position(commands, argv) - 1
                         break
                 else:
                     # After AUTH, a big command held back by the unauthenticated limits
@@ -479,6 +509,7 @@ class RedisProtocol(Protocol, Client):
         commands, error = self._pending, self._pending_error
         self._pending = self._pending_error = None
         self._pending_bytes = 0
+        self.server.now.refresh()
         self._run(commands, error)
 
     _out = None

@@ -52,6 +52,7 @@ class Server:
         #: (shard, db, key) that got elements while clients wait on them (blocking.py)
         self.ready_keys = []
         self.blocked_clients = 0
+        self.lua_eval = None        # the EVAL engine, made on first use (commands/scripting.py)
         for shard in self.shards:
             shard.ready_keys = self.ready_keys
         self.router = Router(self.shards)

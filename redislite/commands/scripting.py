@@ -148,7 +148,7 @@ def run_script(client, engine, name, fn, flags, ro, numkeys, argv, is_eval=True)
 
 def _eval(client, argv, evalsha, ro):
     server = client.server
-    engine = server.__dict__.get("lua_eval") or eval_engine(server)
+    engine = server.lua_eval or eval_engine(server)
     if evalsha:
         entry = engine.by_sha.get(argv[1])
         if entry is None:

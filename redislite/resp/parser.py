@@ -96,6 +96,11 @@ _NO_CACHE = {}
 _COUNT = {b"*%d" % i: i for i in range(1, UNAUTH_MAX_MULTIBULK + 1)}
 _COUNT_AUTHED = {b"*%d" % i: i for i in range(1, 1025)}
 _AUTH_COMMANDS = frozenset((b"auth", b"hello"))
+# Bound once: ``_BULK_LEN.get`` in a function builds a method object per call.
+_BULK_GET = _BULK_LEN.get
+_NO_CACHE_GET = _NO_CACHE.get
+_COUNT_GET = _COUNT.get
+_COUNT_AUTHED_GET = _COUNT_AUTHED.get
 
 # What the pending (incomplete) element is.
 _NONE, _LINE, _PAYLOAD, _STUCK = 0, 1, 2, 3
@@ -381,8 +386,8 @@ class RequestParser:
         parts = data.split(b"\r\n")
         ntok = len(parts) - 1           # parts[ntok] is the bytes after the last CRLF
         i = 0
-        bulk_get = _BULK_LEN.get if self.max_bulk_len >= _BULK_CACHE_MAX else _NO_CACHE.get
-        count_get = _COUNT.get if self.auth_required else _COUNT_AUTHED.get
+        bulk_get = _BULK_GET if self.max_bulk_len >= _BULK_CACHE_MAX else _NO_CACHE_GET
+        count_get = _COUNT_GET if self.auth_required else _COUNT_AUTHED_GET
         out_append = out.append
         while i < ntok:
             left = count_get(parts[i])
@@ -450,8 +455,8 @@ class RequestParser:
         # From here the command in progress lives in locals; every hold stores it back.
         self._argv = None
         self._left = 0
-        bulk_get = _BULK_LEN.get if self.max_bulk_len >= _BULK_CACHE_MAX else _NO_CACHE.get
-        count_get = _COUNT.get if self.auth_required else _COUNT_AUTHED.get
+        bulk_get = _BULK_GET if self.max_bulk_len >= _BULK_CACHE_MAX else _NO_CACHE_GET
+        count_get = _COUNT_GET if self.auth_required else _COUNT_AUTHED_GET
         cmd_start = pos
         while pos < n:
             if argv is None:
