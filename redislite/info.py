@@ -103,6 +103,14 @@ def _total_errors(server):
     return sum(server.error_stats.values())
 
 
+def fold_pending(server):
+    """Fold the pending latency samples: they carry the commands' calls and usec
+    (Client.execute counts nothing else), so read the counters after this."""
+    hub = getattr(server, "introspection", None)
+    if hub is not None:
+        hub.fold()
+
+
 def all_specs():
     """Every bound command and subcommand spec (the command table's counters)."""
     from .commands import registry
@@ -352,6 +360,7 @@ def section_modules(server):
 
 def section_commandstats(server):
     """``cmdstat_<name>`` for every command called, failed or rejected at least once."""
+    fold_pending(server)
     out = []
     for spec in all_specs():
         if spec.calls or spec.failed or spec.rejected:

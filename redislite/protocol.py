@@ -15,14 +15,13 @@ from twisted.internet.interfaces import ITCPTransport as _ITCP
 from twisted.internet.protocol import Factory, Protocol
 
 from . import errors
-from .actors.router import key_slot
 from .reactor_tuning import FAST_READERS, HELD as _HELD
 from . import blocking
 from . import clientlimits
 from .clientlimits import PauseWaiter as _PauseWaiter
 from .commands import registry
 from .errors import ReplyError
-from .observability.latency import FOLD_AT as _FOLD_AT, MAX_USEC as _LAT_MAX
+from .observability.latency import FOLD_AT as _FOLD_AT
 from .resp.encoder import _BULK_HDR, _SMALL_INTS, QUEUED, Status as _Status, encode_into
 from .resp.parser import ProtocolError, RequestParser
 
@@ -31,7 +30,6 @@ _perf = _time.perf_counter
 _LBRACE = 0x7B
 _lookup = registry.lookup
 _COMMANDS = registry.COMMANDS
-_key_slot = key_slot
 BLOCKED = blocking.BLOCKED
 _READONLY = ReplyError(errors.READONLY)
 _REPLICA_KEYSPACE = ReplyError(errors.REPLICA_KEYSPACE)
@@ -172,40 +170,41 @@ class Client:
         start = _perf()
         try:
             if spec.shard_op:
-                router = server.router
-                if router.count == 1:
-                    shard = router.shards[0]
-                else:
-                    key = argv[1]       # key_slot, inlined for keys without a {hash tag}
-                    shard = router.shards[((_crc(key, 0) & 16383) if _LBRACE not in key
-                                           else _key_slot(key)) % router.count]
+                key = argv[1]           # Router.shard_for, inlined
+                shard = (server.shard_by_crc[_crc(key, 0)] if _LBRACE not in key
+                         else server.router.shard_for(key))
                 reply = spec.handler(shard.dbs[self.db], argv)
             else:
                 reply = spec.handler(self, argv)
         except ReplyError as e:
             reply = e
         usec = (_perf() - start) * 1e6
-        spec.usec += usec
-        spec.calls += 1
         if type(reply) is ReplyError:
             spec.failed += 1
             server.count_error(reply.message)
             for hook in server.error_hooks:
                 hook(self, spec, argv, reply)
         elif reply is BLOCKED:
-            # Redis records a blocked command's latency when it is served.
+            # Counted now; Redis records a blocked command's latency when it is served.
+            spec.calls += 1
+            spec.usec += usec
             if server.command_observers:
                 for observe in server.command_observers:
                     observe(self, spec, argv, usec, reply)
             return reply
+        if usec >= server.outlier_usec:
+            # slow log, latency monitor; a sample past the histogram's range comes back clamped
+            usec = server.introspection.outlier(self, spec, argv, usec)
         pending = server.lat_pending
         if pending is not None:
-            # latency.sample(spec, usec), inlined
-            pending.append(spec.lat_base + (usec if usec < _LAT_MAX else _LAT_MAX))
+            # latency.sample(spec, usec), inlined; the fold also counts the command's
+            # calls and usec (INFO commandstats), so they cost nothing here
+            pending.append(spec.lat_base + usec)
             if len(pending) > _FOLD_AT:
                 server.introspection.fold()
-        if usec >= server.outlier_usec:
-            server.introspection.outlier(self, spec, argv, usec)
+        else:
+            spec.usec += usec
+            spec.calls += 1
         if server.command_observers:
             for observe in server.command_observers:
                 observe(self, spec, argv, usec, reply)

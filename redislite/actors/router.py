@@ -20,28 +20,31 @@ def key_slot(key):
 
 
 class Router:
-    __slots__ = ("shards", "count")
+    __slots__ = ("shards", "count", "by_crc")
 
     def __init__(self, shards):
         self.shards = shards
         self.count = len(shards)
+        #: the owning shard of every CRC16 value (slot = crc & 16383, shard = slot % count):
+        #: a key without a {hash tag} is routed with one crc_hqx and one list index,
+        #: where ``& 16383`` and ``% count`` would be two generic int operations
+        #: (CPython 3.11 does not specialize them) on every keyed command.
+        self.by_crc = [shards[(crc & 16383) % self.count] for crc in range(65536)]
 
     def shard_for(self, key):
-        if self.count == 1:
-            return self.shards[0]
-        return self.shards[key_slot(key) % self.count]
+        if _LBRACE in key:
+            return self.shards[key_slot(key) % self.count]
+        return self.by_crc[crc_hqx(key, 0)]
 
     def call(self, db, key, op, args):
         """``shard_for(key).execute(op, db, args)`` in one call: the single-key
         command path of every family, so routing and the actor call are inlined
         (a Python call costs about as much as the op itself).  Errors come back
         as values, as from Shard.execute."""
-        if self.count == 1:
-            shard = self.shards[0]
-        elif _LBRACE in key:
+        if _LBRACE in key:
             shard = self.shards[key_slot(key) % self.count]
         else:
-            shard = self.shards[(crc_hqx(key, 0) & 16383) % self.count]
+            shard = self.by_crc[crc_hqx(key, 0)]
         try:
             return op(shard.dbs[db], args)
         except ReplyError as e:

@@ -89,6 +89,7 @@ def check_maxclients(maxclients):
 
 def reset_stats(server):
     """CONFIG RESETSTAT: Redis's resetServerStats + resetCommandTableStats + errors."""
+    _info.fold_pending(server)      # pending samples belong to the counts being reset
     for spec in _info.all_specs():
         spec.calls = spec.failed = spec.rejected = 0
         spec.usec = 0

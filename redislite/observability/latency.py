@@ -326,8 +326,9 @@ class Introspection:
     # Client.execute does the per-command work inline (a call costs as much as a
     # GET): it appends :func:`sample` to ``server.lat_pending`` (None when
     # tracking is off) and calls :meth:`outlier` when ``usec`` reaches
-    # ``server.outlier_usec``.  Pending samples are folded into ``hists``
-    # in batches of FOLD_AT, and whenever anybody reads them.
+    # ``server.outlier_usec``.  Pending samples are folded into ``hists`` and
+    # into each spec's ``calls`` and ``usec`` in batches of FOLD_AT, and
+    # whenever anybody reads them (:attr:`hists`, :meth:`fold`).
 
     def _install(self):
         server = self.server
@@ -338,7 +339,8 @@ class Introspection:
             self._fold()
             server.lat_pending = None
         lat = self.latency_threshold_ms * 1000 if self.latency_threshold_ms else math.inf
-        server.outlier_usec = min(self.slow_usec, lat)
+        # MAX_USEC too: a sample past the histogram range must be clamped (see outlier)
+        server.outlier_usec = min(self.slow_usec, lat, MAX_USEC)
 
     def _fold(self):
         pending = self.server.lat_pending
@@ -371,6 +373,9 @@ class Introspection:
             if h is None:
                 h = hists[spec] = {}
             h[i] = h.get(i, 0) + (j - pos)
+            # the commandstats counters (Client.execute leaves them to the fold)
+            spec.calls += j - pos
+            spec.usec += sum(pending[pos:j]) - base * (j - pos)
             pos = j
         pending.clear()
 
@@ -383,12 +388,21 @@ class Introspection:
         return self._hists
 
     def outlier(self, client, spec, argv, usec):
-        """A command at or above the slow log or latency-monitor threshold."""
+        """A command at or above the slow log or latency-monitor threshold, or
+        past the histogram range; returns the usec its pending sample carries.
+
+        A sample is ``spec.lat_base + usec`` and must stay inside the spec's span,
+        so a run over MAX_USEC is sampled as MAX_USEC and the rest of its time
+        goes straight to ``spec.usec``."""
         if usec >= self.slow_usec:
             self.slow(client, spec, argv, usec)
         lat = self.latency_threshold_ms
         if lat and usec >= lat * 1000:
             self.latency_sample(spec, usec)
+        if usec > MAX_USEC and self.server.lat_pending is not None:
+            spec.usec += usec - MAX_USEC
+            return MAX_USEC
+        return usec
 
     def failed(self, client, spec, argv, reply):
         """A command that replied with an error (``server.error_hooks``)."""

@@ -105,6 +105,33 @@ def test_executed_commands_land_in_the_histogram_once_folded(server, client):
     assert not server.lat_pending
 
 
+def test_fold_counts_calls_and_usec(server, client):
+    # Client.execute leaves a command's calls and usec to the fold of its samples
+    spec = registry.lookup(b"set")
+    server.introspection.fold()
+    calls, usec = spec.calls, spec.usec
+    server.lat_pending.extend([lat.sample(spec, 2.5), lat.sample(spec, 40.0), lat.sample(spec, 2.5)])
+    server.introspection.fold()
+    assert spec.calls == calls + 3
+    assert spec.usec == pytest.approx(usec + 45.0, abs=1e-6)
+
+
+def test_run_past_the_histogram_range_keeps_its_whole_time(server, client):
+    # a sample stays inside its spec's span: the part past MAX_USEC goes straight to usec
+    get = registry.lookup(b"get")
+    nxt = lat._SPECS[int(get.lat_base // lat.SPAN) + 1]
+    hub = server.introspection
+    hub.fold()
+    assert server.outlier_usec <= lat.MAX_USEC
+    calls, usec, next_calls = get.calls, get.usec, nxt.calls
+    clamped = hub.outlier(client, get, [b"GET", b"k"], lat.MAX_USEC + 2_500_000)
+    assert clamped == lat.MAX_USEC
+    server.lat_pending.append(get.lat_base + clamped)
+    hub.fold()
+    assert get.calls == calls + 1 and nxt.calls == next_calls
+    assert get.usec == pytest.approx(usec + lat.MAX_USEC + 2_500_000)
+
+
 def test_percentiles():
     h = {}
     for usec in range(1, 1001):          # 1..1000 us
