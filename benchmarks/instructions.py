@@ -55,6 +55,10 @@ SETUP = {
                                                 for x in (b"%d" % i, b"m:%07d" % i))
                       for a in range(0, 10000, 500)],
     "lrange": [(b"RPUSH", b"biglist") + tuple(b"element:%d" % i for i in range(100))],
+    # GET reads existing keys, as redis-benchmark's GET after its SET test does
+    # (before 2026-11-26 every counted GET missed)
+    "get": [(b"MSET",) + tuple(x for i in range(a, a + 1000) for x in (b"key:%012d" % i, b"xxx"))
+            for a in range(0, 100000, 1000)],
     # LPOP pops what redis-benchmark's LPUSH left, not an empty list: enough
     # for the warm-up and the counted pass at the default 1024 batches of 16
     "lpop": [(b"RPUSH", b"mylist") + (b"xxx",) * 1000] * 40,

@@ -22,7 +22,7 @@ from .clientlimits import PauseWaiter as _PauseWaiter
 from .commands import registry
 from .errors import ReplyError
 from .observability.latency import FOLD_AT as _FOLD_AT
-from .resp.encoder import _BULK_HDR, _SMALL_INTS, QUEUED, Status as _Status, encode_into
+from .resp.encoder import _BULK_HDR, _NIL2, _NIL3, _SMALL_INTS, QUEUED, Status as _Status, encode_into
 from .resp.parser import ProtocolError, RequestParser
 
 _perf = _time.perf_counter
@@ -435,6 +435,8 @@ class RedisProtocol(Protocol, Client):
                     elif t is int:
                         # SADD, HSET, ZADD, LPUSH, DEL...: encode_into's int branch, inlined
                         append(_SMALL_INTS[reply + 1] if -1 <= reply < 1023 else b":%d\r\n" % reply)
+                    elif reply is None:
+                        append(_NIL3 if self.resp3 else _NIL2)     # a GET miss
                     elif reply is BLOCKED:
                         i = _position(commands, argv)
                         if type(self.blocked) is _PauseWaiter:

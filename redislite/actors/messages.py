@@ -45,6 +45,10 @@ class EventBus:
 
     def _refresh(self):
         self.subscribers = [fn for fn, active in self._all if active]
+        if self._depth and self._held is None and self.subscribers:
+            # a subscriber arrived inside a bracket (a replica attaching while a busy
+            # script serves other clients): from here on the bracket's events are held
+            self._held = []
 
     def publish(self, db, argv):
         self.dirty += 1
@@ -59,8 +63,9 @@ class EventBus:
     # -- transaction bracket (EXEC, scripts) ------------------------------------
     def hold(self):
         """Start buffering events: the writes of one EXEC or script reach the
-        subscribers together at :meth:`release`.  Brackets nest (EVAL inside EXEC)."""
-        if self._depth == 0:
+        subscribers together at :meth:`release`.  Brackets nest (EVAL inside EXEC).
+        With no subscriber nothing is buffered (nobody would receive it)."""
+        if self._depth == 0 and self.subscribers:
             self._held = []
         self._depth += 1
 
@@ -74,8 +79,11 @@ class EventBus:
         self._depth -= 1
         if self._depth:
             return
-        held, self._held = self._held, None
+        held = self._held
         self.muted = False
+        if held is None:
+            return
+        self._held = None
         if not held:
             return
         if len(held) > 1:

@@ -8,7 +8,7 @@ Lua debugger) is not implemented: NO answers OK, YES/SYNC an error.
 
 from .. import errors
 from ..errors import ReplyError
-from ..lua import Engine, ScriptRun, sha1hex
+from ..lua import Engine, sha1hex
 from ..resp.encoder import OK, Status
 from .args import to_int
 from .registry import command
@@ -137,11 +137,11 @@ def prepare_checks(client, flags, ro):
 def run_script(client, engine, name, fn, flags, ro, numkeys, argv, is_eval=True):
     """Run a script or function with flags; its keys and arguments are argv[3:]."""
     if flags is COMPAT:
-        run = ScriptRun(engine, client, name, is_eval, ro, client.no_evict, argv)
+        run = engine.new_run(client, name, is_eval, ro, client.no_evict, argv)
     else:
         prepare_checks(client, flags, ro)
-        run = ScriptRun(engine, client, name, is_eval, ro or "no-writes" in flags,
-                        client.no_evict or "allow-oom" in flags, argv)
+        run = engine.new_run(client, name, is_eval, ro or "no-writes" in flags,
+                             client.no_evict or "allow-oom" in flags, argv)
     engine.prepare(run)
     return engine.execute(run, fn, numkeys, argv[3:])
 
@@ -167,7 +167,7 @@ def _eval(client, argv, evalsha, ro):
     fn, flags, sha = entry
     if flags is not COMPAT:
         return run_script(client, engine, sha, fn, flags, ro, numkeys, argv)
-    run = ScriptRun(engine, client, sha, True, ro, client.no_evict, argv)
+    run = engine.new_run(client, sha, True, ro, client.no_evict, argv)
     engine.prepare(run)
     return engine.execute(run, fn, numkeys, argv[3:])
 

@@ -123,6 +123,10 @@ class ScriptRun:
 
     def __init__(self, engine, caller, name, is_eval, read_only, allow_oom, argv):
         self.engine = engine
+        self.reset(caller, name, is_eval, read_only, allow_oom, argv)
+
+    def reset(self, caller, name, is_eval, read_only, allow_oom, argv):
+        """Start over for another run (Engine.new_run); returns self."""
         self.caller = caller
         self.name = name
         self.is_eval = is_eval
@@ -131,12 +135,13 @@ class ScriptRun:
         self.oom = False
         self.wrote = False
         self.killed = False
-        self.start = engine.clock()
+        self.start = self.engine.clock()
         self.resp3 = False
         self.timed_out = False
         self.protected = False
         self.argv = argv
         self.repl = 3
+        return self
 
 
 class _Rand48:
@@ -207,6 +212,19 @@ class Engine:
         self.lua_client.no_evict = True
 
     # -- compiling and running ------------------------------------------------------
+    _spare = None
+
+    def new_run(self, caller, name, is_eval, read_only, allow_oom, argv):
+        """The ScriptRun for the next script: the engine's last one reset, or a new
+        one.  Runs of one engine never overlap (a busy script refuses other scripts,
+        scripts cannot call scripts), and execute hands a run back only once it
+        has ended; reusing it saves a class instantiation per EVALSHA."""
+        run = self._spare
+        if run is None:
+            return ScriptRun(self, caller, name, is_eval, read_only, allow_oom, argv)
+        self._spare = None
+        return run.reset(caller, name, is_eval, read_only, allow_oom, argv)
+
     def compile(self, code, chunkname):
         """A Lua function for *code* with the sandbox env, or raise ReplyError(text) on a syntax error."""
         fn, err = self.api.compile(code, chunkname, self.env)
@@ -278,6 +296,7 @@ class Engine:
             bus.release()
             self.run_ctx = None
             server.lua_run = None
+            self._spare = run
             if server.gated and server.busy_error is not None:
                 server.busy_error = None
             if run.protected:

@@ -433,7 +433,9 @@ class RequestParser:
                 if list(map(bulk_get, parts[j:k:2])) != list(map(len, argv)):
                     break
                 a0 = argv[0]
-            if len(a0) < 6 and a0 in _CROSS_PROTOCOL_ANYCASE:
+            # no length test first: the name's hash, computed here, is cached on
+            # the bytes and reused by the command table lookup
+            if a0 in _CROSS_PROTOCOL_ANYCASE:
                 break
             out_append(argv)
             i = k

@@ -208,3 +208,29 @@ def test_shard_execute_returns_errors_as_values():
         raise ReplyError("ERR boom")
 
     assert shard.execute(op, 0, [b"x"]) == ReplyError("ERR boom")
+
+
+def test_bus_bracket_holds_for_subscribers_only():
+    bus = EventBus()
+    bus.hold()
+    bus.publish(0, (b"SET", b"a", b"1"))
+    assert bus._held is None            # nobody to deliver to: nothing buffered
+    seen = []
+    bus.subscribe(lambda db, argv: seen.append(argv))
+    bus.publish(0, (b"SET", b"b", b"2"))    # a subscriber arrived inside the bracket
+    bus.publish(1, (b"DEL", b"c"))
+    assert seen == []
+    bus.release()
+    assert seen == [(b"MULTI",), (b"SET", b"b", b"2"), (b"DEL", b"c"), (b"EXEC",)]
+    assert bus.dirty == 3
+    # an empty bracket leaves nothing held; a single event goes out alone
+    bus.hold()
+    bus.release()
+    assert bus._held is None
+    bus.hold()
+    bus.hold()
+    bus.publish(0, (b"INCR", b"n"))
+    bus.release()
+    assert seen[-1] == (b"EXEC",)           # nested: still held
+    bus.release()
+    assert seen[-1] == (b"INCR", b"n")
