@@ -2,8 +2,8 @@
 registered with register_script, relying on NOSCRIPT -> EVAL fallback),
 transactional pipelines with a WATCH retry loop, and register_script.
 
-``test_benchmark_report`` prints (never asserts) EVALSHA and MULTI/EXEC
-throughput side by side with redis-server when it is installed.
+EVALSHA and MULTI/EXEC throughput against redis-server is the benchmarks'
+business (``python -m benchmarks.pubsub --tests evalsha-incr,multi-10set``).
 """
 
 import threading
@@ -12,8 +12,6 @@ import time
 import pytest
 import redis
 from redis.exceptions import LockError, LockNotOwnedError, WatchError
-
-from redislite.testing import ServerProcess, find_redis_server
 
 pytestmark = pytest.mark.integration
 
@@ -185,38 +183,3 @@ def test_functions_through_redis_py(r):
     r.function_flush()
     assert r.function_restore(dump) in (True, b"OK")
     assert r.fcall("hi", 0, "again") == b"hi again"
-
-
-def _bench(port, label, seconds=1.0):
-    c = redis.Redis(port=port)
-    c.flushall()
-    sha = c.script_load("return redis.call('incr', KEYS[1])")
-    out = {}
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        c.evalsha(sha, 1, "k")
-        n += 1
-    out["evalsha"] = n / (time.perf_counter() - t0)
-    n, t0 = 0, time.perf_counter()
-    pipe = c.pipeline(transaction=True)
-    while time.perf_counter() - t0 < seconds:
-        for i in range(10):
-            pipe.set("k%d" % i, i)
-        pipe.execute()
-        n += 1
-    out["multi_exec_10_sets"] = n / (time.perf_counter() - t0)
-    c.close()
-    return out
-
-
-def test_benchmark_report(redislite_server, capsys):
-    """Report only: single-client ops/s of EVALSHA and MULTI/EXEC of 10 SETs."""
-    results = {"redislite": _bench(redislite_server.port, "redislite")}
-    if find_redis_server():
-        with ServerProcess("redis") as real:
-            results["redis-server"] = _bench(real.port, "redis")
-    with capsys.disabled():
-        print()
-        for name, r in results.items():
-            print("BENCH %-13s EVALSHA %8.0f/s   MULTI+10 SET+EXEC %8.0f tx/s" %
-                  (name, r["evalsha"], r["multi_exec_10_sets"]))
