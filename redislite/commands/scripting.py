@@ -142,7 +142,6 @@ def run_script(client, engine, name, fn, flags, ro, numkeys, argv, is_eval=True)
         prepare_checks(client, flags, ro)
         run = engine.new_run(client, name, is_eval, ro or "no-writes" in flags,
                              client.no_evict or "allow-oom" in flags, argv)
-    engine.prepare(run)
     return engine.execute(run, fn, numkeys, argv[3:])
 
 
@@ -168,7 +167,6 @@ def _eval(client, argv, evalsha, ro):
     if flags is not COMPAT:
         return run_script(client, engine, sha, fn, flags, ro, numkeys, argv)
     run = engine.new_run(client, sha, True, ro, client.no_evict, argv)
-    engine.prepare(run)
     return engine.execute(run, fn, numkeys, argv[3:])
 
 

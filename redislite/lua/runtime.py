@@ -215,27 +215,20 @@ class Engine:
     _spare = None
 
     def new_run(self, caller, name, is_eval, read_only, allow_oom, argv):
-        """The ScriptRun for the next script: the engine's last one reset, or a new
-        one.  Runs of one engine never overlap (a busy script refuses other scripts,
-        scripts cannot call scripts), and execute hands a run back only once it
-        has ended; reusing it saves a class instantiation per EVALSHA."""
+        """The ScriptRun for the next script, prepared (Redis's scriptPrepareForRun:
+        the Lua client takes the caller's db and user, and RESP2).
+
+        The run is the engine's last one reset, or a new one: runs of one engine
+        never overlap (a busy script refuses other scripts, scripts cannot call
+        scripts) and execute hands a run back only once it has ended, so an
+        EVALSHA costs no class instantiation."""
         run = self._spare
         if run is None:
-            return ScriptRun(self, caller, name, is_eval, read_only, allow_oom, argv)
-        self._spare = None
-        return run.reset(caller, name, is_eval, read_only, allow_oom, argv)
-
-    def compile(self, code, chunkname):
-        """A Lua function for *code* with the sandbox env, or raise ReplyError(text) on a syntax error."""
-        fn, err = self.api.compile(code, chunkname, self.env)
-        if fn is None:
-            return None, (err or b"").decode("utf-8", "surrogateescape")
-        return fn, None
-
-    def prepare(self, run):
-        """scriptPrepareForRun: the Lua client takes the caller's db, user and RESP2."""
+            run = ScriptRun(self, caller, name, is_eval, read_only, allow_oom, argv)
+        else:
+            self._spare = None
+            run.reset(caller, name, is_eval, read_only, allow_oom, argv)
         c = self.lua_client
-        caller = run.caller
         c.db = caller.db
         c.user = caller.user
         c.acl_user = None       # the caller's ACL user is checked in _call (scriptVerifyACL)
@@ -245,6 +238,14 @@ class Engine:
         server = self.server
         if server.maxmemory:
             run.oom = not server.make_room()
+        return run
+
+    def compile(self, code, chunkname):
+        """A Lua function for *code* with the sandbox env, or raise ReplyError(text) on a syntax error."""
+        fn, err = self.api.compile(code, chunkname, self.env)
+        if fn is None:
+            return None, (err or b"").decode("utf-8", "surrogateescape")
+        return fn, None
 
     def execute(self, run, fn, nkeys, values):
         """Run *fn* with the keys and arguments *values* (the first *nkeys* are
