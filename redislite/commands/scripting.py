@@ -6,6 +6,8 @@ the BUSY design described in redislite/lua/runtime.py.  SCRIPT DEBUG (the
 Lua debugger) is not implemented: NO answers OK, YES/SYNC an error.
 """
 
+import functools
+
 from .. import errors
 from ..errors import ReplyError
 from ..lua import Engine, sha1hex
@@ -145,7 +147,7 @@ def run_script(client, engine, name, fn, flags, ro, numkeys, argv, is_eval=True)
     return engine.execute(run, fn, numkeys, argv[3:])
 
 
-def _eval(client, argv, evalsha, ro):
+def _eval(evalsha, ro, client, argv):
     server = client.server
     engine = server.lua_eval or eval_engine(server)
     if evalsha:
@@ -181,24 +183,11 @@ def _eval_keys(argv):
     return list(range(3, 3 + n))
 
 
-@command("eval", keys=_eval_keys)
-def eval_(client, argv):
-    return _eval(client, argv, False, False)
-
-
-@command("evalsha", keys=_eval_keys)
-def evalsha(client, argv):
-    return _eval(client, argv, True, False)
-
-
-@command("eval_ro", keys=_eval_keys)
-def eval_ro(client, argv):
-    return _eval(client, argv, False, True)
-
-
-@command("evalsha_ro", keys=_eval_keys)
-def evalsha_ro(client, argv):
-    return _eval(client, argv, True, True)
+# EVAL, EVALSHA, EVAL_RO, EVALSHA_RO: _eval with its two switches bound by a
+# partial (a C call, where a wrapper function would cost a Python frame per EVALSHA)
+for _name, _sha, _ro in (("eval", False, False), ("evalsha", True, False),
+                         ("eval_ro", False, True), ("evalsha_ro", True, True)):
+    command(_name, keys=_eval_keys)(functools.partial(_eval, _sha, _ro))
 
 
 @command("script|load")

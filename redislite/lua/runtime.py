@@ -51,6 +51,7 @@ _COMMANDS = _registry.COMMANDS
 #: static checks (known, a handler, not a container, not noscript); see Engine._call
 _SCRIPT_SPECS = {}
 _LLONG_MIN = -(1 << 63)
+_LLONG_END = 1 << 63        # one past LLONG_MAX
 #: above this many KEYS + ARGV, an EVAL builds its tables from Python (Lua's C stack
 #: holds at most LUAI_MAXCSTACK = 8000 values per call)
 _MAX_CALL_ARGS = 1000
@@ -285,7 +286,7 @@ class Engine:
                 if t is bytes:
                     return result
                 if t is int:
-                    return result if _LLONG_MIN <= result < -_LLONG_MIN else _LLONG_MIN
+                    return result if _LLONG_MIN <= result < _LLONG_END else _LLONG_MIN
                 return self.from_lua(result, run.resp3)
             return self.error_reply(result, run.name)
         except _LuaError as e:  # pragma: no cover - defensive: errors are caught in Lua
@@ -709,7 +710,7 @@ class Engine:
                 return Bool(v)
             return 1 if v else None
         if t is int:
-            return v if _LLONG_MIN <= v < -_LLONG_MIN else _LLONG_MIN
+            return v if _LLONG_MIN <= v < _LLONG_END else _LLONG_MIN
         if t is float:
             if v != v or v >= 9.2233720368547758e18 or v < -9.2233720368547758e18:
                 return _LLONG_MIN
