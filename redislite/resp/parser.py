@@ -98,6 +98,9 @@ _COUNT_AUTHED = {b"*%d" % i: i for i in range(1, 1025)}
 _AUTH_COMMANDS = frozenset((b"auth", b"hello"))
 # Bound once: ``_BULK_LEN.get`` in a function builds a method object per call.
 _BULK_GET = _BULK_LEN.get
+#: the canonical header of each cached bulk length: _BULK_HDRS[n] == b"$%d" % n
+_BULK_HDRS = [b"$%d" % i for i in range(_BULK_CACHE_MAX)]
+_NO_HDRS = []
 _NO_CACHE_GET = _NO_CACHE.get
 _COUNT_GET = _COUNT.get
 _COUNT_AUTHED_GET = _COUNT_AUTHED.get
@@ -386,64 +389,72 @@ class RequestParser:
         parts = data.split(b"\r\n")
         ntok = len(parts) - 1           # parts[ntok] is the bytes after the last CRLF
         i = 0
-        bulk_get = _BULK_GET if self.max_bulk_len >= _BULK_CACHE_MAX else _NO_CACHE_GET
+        big = self.max_bulk_len >= _BULK_CACHE_MAX
+        bulk_get = _BULK_GET if big else _NO_CACHE_GET
+        # A bulk header is checked by comparing it with the canonical header of its
+        # payload's length (one memcmp), not by a dict lookup (hashing every header
+        # token); a length past the table raises IndexError: the exact loop decides.
+        hdr = _BULK_HDRS if big else _NO_HDRS
         count_get = _COUNT_GET if self.auth_required else _COUNT_AUTHED_GET
         out_append = out.append
-        while i < ntok:
-            left = count_get(parts[i])
-            if left is None:
-                break
-            j = i + 1
-            k = j + 2 * left
-            if k > ntok:
-                break
-            if left == 2:
-                # GET key, LPOP key...: no slices or temporary lists for the common shapes
-                a0 = parts[i + 2]
-                a1 = parts[i + 4]
-                if bulk_get(parts[j]) != len(a0) or bulk_get(parts[i + 3]) != len(a1):
+        try:
+            while i < ntok:
+                left = count_get(parts[i])
+                if left is None:
                     break
-                argv = [a0, a1]
-            elif left == 3:
-                a0 = parts[i + 2]
-                a1 = parts[i + 4]
-                a2 = parts[i + 6]
-                if bulk_get(parts[j]) != len(a0) or bulk_get(parts[i + 3]) != len(a1) \
-                        or bulk_get(parts[i + 5]) != len(a2):
+                j = i + 1
+                k = j + 2 * left
+                if k > ntok:
                     break
-                argv = [a0, a1, a2]
-            elif left == 4:
-                # HSET key field value, ZADD key score member, LSET, SETEX...
-                a0 = parts[i + 2]
-                a1 = parts[i + 4]
-                a2 = parts[i + 6]
-                a3 = parts[i + 8]
-                if bulk_get(parts[j]) != len(a0) or bulk_get(parts[i + 3]) != len(a1) \
-                        or bulk_get(parts[i + 5]) != len(a2) or bulk_get(parts[i + 7]) != len(a3):
+                if left == 2:
+                    # GET key, LPOP key...: no slices or temporary lists for the common shapes
+                    a0 = parts[i + 2]
+                    a1 = parts[i + 4]
+                    if parts[j] != hdr[len(a0)] or parts[i + 3] != hdr[len(a1)]:
+                        break
+                    argv = [a0, a1]
+                elif left == 3:
+                    a0 = parts[i + 2]
+                    a1 = parts[i + 4]
+                    a2 = parts[i + 6]
+                    if parts[j] != hdr[len(a0)] or parts[i + 3] != hdr[len(a1)] \
+                            or parts[i + 5] != hdr[len(a2)]:
+                        break
+                    argv = [a0, a1, a2]
+                elif left == 4:
+                    # HSET key field value, ZADD key score member, LSET, SETEX...
+                    a0 = parts[i + 2]
+                    a1 = parts[i + 4]
+                    a2 = parts[i + 6]
+                    a3 = parts[i + 8]
+                    if parts[j] != hdr[len(a0)] or parts[i + 3] != hdr[len(a1)] \
+                            or parts[i + 5] != hdr[len(a2)] or parts[i + 7] != hdr[len(a3)]:
+                        break
+                    argv = [a0, a1, a2, a3]
+                elif left == 1:
+                    # PING, MULTI, EXEC, DBSIZE...
+                    a0 = parts[j + 1]
+                    if parts[j] != hdr[len(a0)]:
+                        break
+                    argv = [a0]
+                else:
+                    argv = parts[j + 1:k:2]
+                    if list(map(bulk_get, parts[j:k:2])) != list(map(len, argv)):
+                        break
+                    a0 = argv[0]
+                # no length test first: the name's hash, computed here, is cached on
+                # the bytes and reused by the command table lookup
+                if a0 in _CROSS_PROTOCOL_ANYCASE:
                     break
-                argv = [a0, a1, a2, a3]
-            elif left == 1:
-                # PING, MULTI, EXEC, DBSIZE...
-                a0 = parts[j + 1]
-                if bulk_get(parts[j]) != len(a0):
-                    break
-                argv = [a0]
+                out_append(argv)
+                i = k
             else:
-                argv = parts[j + 1:k:2]
-                if list(map(bulk_get, parts[j:k:2])) != list(map(len, argv)):
-                    break
-                a0 = argv[0]
-            # no length test first: the name's hash, computed here, is cached on
-            # the bytes and reused by the command table lookup
-            if a0 in _CROSS_PROTOCOL_ANYCASE:
-                break
-            out_append(argv)
-            i = k
-        else:
-            tail = parts[ntok]
-            if not tail:
-                return out
-            return self._parse_slow(data, len(data) - len(tail), out)
+                tail = parts[ntok]
+                if not tail:
+                    return out
+                return self._parse_slow(data, len(data) - len(tail), out)
+        except IndexError:
+            pass        # a payload longer than the header table (at command i)
         return self._parse_slow(data, sum(map(len, parts[:i])) + 2 * i, out)
 
     def _parse_slow(self, data, pos, out):

@@ -141,6 +141,26 @@ def test_bulk_at_exact_max_is_accepted():
     assert error_of(b"*1\r\n$11\r\n", p)[1].message == P.ERR_INVALID_BULK
 
 
+@pytest.mark.parametrize("shape", [1, 2, 3, 4, 6])
+def test_fast_path_hands_long_payloads_to_the_exact_loop(shape):
+    # the fast path knows canonical headers up to _BULK_CACHE_MAX - 1 bytes; a longer
+    # payload (in any argument position) is parsed by the exact loop from its command on
+    edge = P._BULK_CACHE_MAX
+    for size in (edge - 1, edge, edge + 1):
+        for pos in range(shape):
+            args = [b"a%d" % n for n in range(shape)]
+            args[pos] = b"v" * size
+            data = enc(b"GET", b"k") + enc(*args) + enc(b"SET", b"k", b"x" * size) + enc(b"PING")
+            assert parse_all(data) == [[b"GET", b"k"], args, [b"SET", b"k", b"x" * size], [b"PING"]]
+    # a small proto-max-bulk-len turns the fast path off: the limit still applies
+    p = RequestParser(max_bulk_len=100)
+    cmds, err = error_of(enc(b"GET", b"k") + enc(b"SET", b"k", b"x" * 101), p)
+    assert cmds == [[b"GET", b"k"]] and err.message == P.ERR_INVALID_BULK
+    # a non-canonical header is never vouched for by the fast path
+    cmds, err = error_of(enc(b"PING") + b"*2\r\n$3\r\nGET\r\n$01\r\nk\r\n" + enc(b"PING"))
+    assert cmds == [[b"PING"]] and err.message == P.ERR_INVALID_BULK
+
+
 def test_max_bulk_len_change_applies_at_runtime():
     p = RequestParser()
     p.max_bulk_len = 1024 * 1024
