@@ -15,6 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 from redislite import glob
 from redislite.glob import compile_pattern, match
+from tests.workcount import calls
 
 
 # --- reference: stringmatchlen_impl, transcribed ---------------------------
@@ -218,24 +219,6 @@ def test_nesting_limit_matches_reference():
         sys.setrecursionlimit(old)
 
 
-def _python_calls(fn, *args):
-    """How many Python and C functions a call makes: a measure of work that,
-    unlike a timer, a loaded machine cannot move."""
-    calls = 0
-
-    def count(frame, event, arg):
-        nonlocal calls
-        if event in ("call", "c_call"):
-            calls += 1
-
-    sys.setprofile(count)
-    try:
-        result = fn(*args)
-    finally:
-        sys.setprofile(None)
-    return result, calls
-
-
 def test_pathological_pattern_does_not_backtrack():
     # A backtracker (Redis's own matcher) explores ~subject**stars positions for these;
     # the compiled matcher makes a fixed number of calls whatever the subject's length
@@ -243,10 +226,10 @@ def test_pathological_pattern_does_not_backtrack():
     for pattern in (b"*a*a*a*a*a*a*a*a*a*a*b", b"*a" * 50 + b"b", b"a*" * 200 + b"b",
                     b"*?*?*?*?*?*?*?*?b"):
         compile_pattern.cache_clear()
-        matcher, compiling = _python_calls(compile_pattern, pattern)
+        matcher, compiling = calls(compile_pattern, pattern)
         assert compiling <= 20 * len(pattern) + 100
-        short = _python_calls(matcher, b"a" * 1000)
-        long = _python_calls(matcher, b"a" * 100000)
+        short = calls(matcher, b"a" * 1000)
+        long = calls(matcher, b"a" * 100000)
         assert short[0] is False and long[0] is False
         assert long[1] == short[1] <= 4 * len(pattern) + 20
 
