@@ -19,7 +19,7 @@ import struct
 
 from ..errors import ReplyError
 from ..glob import match as glob_match
-from ..lua import Engine, ScriptRun
+from ..lua import Engine
 from ..resp.encoder import OK, Map, Set, Status
 from .args import to_int
 from .registry import command

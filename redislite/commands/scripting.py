@@ -139,12 +139,10 @@ def prepare_checks(client, flags, ro):
 def run_script(client, engine, name, fn, flags, ro, numkeys, argv, is_eval=True):
     """Run a script or function with flags; its keys and arguments are argv[3:]."""
     if flags is COMPAT:
-        run = engine.new_run(client, name, is_eval, ro, client.no_evict, argv)
-    else:
-        prepare_checks(client, flags, ro)
-        run = engine.new_run(client, name, is_eval, ro or "no-writes" in flags,
-                             client.no_evict or "allow-oom" in flags, argv)
-    return engine.execute(run, fn, numkeys, argv[3:])
+        return engine.run(client, name, is_eval, ro, client.no_evict, argv, fn, numkeys)
+    prepare_checks(client, flags, ro)
+    return engine.run(client, name, is_eval, ro or "no-writes" in flags,
+                      client.no_evict or "allow-oom" in flags, argv, fn, numkeys)
 
 
 def _eval(evalsha, ro, client, argv):
@@ -168,8 +166,7 @@ def _eval(evalsha, ro, client, argv):
     fn, flags, sha = entry
     if flags is not COMPAT:
         return run_script(client, engine, sha, fn, flags, ro, numkeys, argv)
-    run = engine.new_run(client, sha, True, ro, client.no_evict, argv)
-    return engine.execute(run, fn, numkeys, argv[3:])
+    return engine.run(client, sha, True, ro, client.no_evict, argv, fn, numkeys)
 
 
 #: numkeys as usually sent: b"0".."16" (anything else goes through parse_numkeys)

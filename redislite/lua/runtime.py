@@ -122,27 +122,8 @@ class ScriptRun:
     __slots__ = ("engine", "caller", "name", "is_eval", "read_only", "allow_oom", "oom", "wrote",
                  "killed", "start", "resp3", "timed_out", "protected", "argv", "repl")
 
-    def __init__(self, engine, caller, name, is_eval, read_only, allow_oom, argv):
-        self.engine = engine
-        self.reset(caller, name, is_eval, read_only, allow_oom, argv)
-
-    def reset(self, caller, name, is_eval, read_only, allow_oom, argv):
-        """Start over for another run (Engine.new_run); returns self."""
-        self.caller = caller
-        self.name = name
-        self.is_eval = is_eval
-        self.read_only = read_only
-        self.allow_oom = allow_oom
-        self.oom = False
-        self.wrote = False
-        self.killed = False
-        self.start = self.engine.clock()
-        self.resp3 = False
-        self.timed_out = False
-        self.protected = False
-        self.argv = argv
-        self.repl = 3
-        return self
+    def __init__(self, engine):
+        self.engine = engine        # every other field is set by Engine.run
 
 
 class _Rand48:
@@ -213,33 +194,7 @@ class Engine:
         self.lua_client.no_evict = True
 
     # -- compiling and running ------------------------------------------------------
-    _spare = None
-
-    def new_run(self, caller, name, is_eval, read_only, allow_oom, argv):
-        """The ScriptRun for the next script, prepared (Redis's scriptPrepareForRun:
-        the Lua client takes the caller's db and user, and RESP2).
-
-        The run is the engine's last one reset, or a new one: runs of one engine
-        never overlap (a busy script refuses other scripts, scripts cannot call
-        scripts) and execute hands a run back only once it has ended, so an
-        EVALSHA costs no class instantiation."""
-        run = self._spare
-        if run is None:
-            run = ScriptRun(self, caller, name, is_eval, read_only, allow_oom, argv)
-        else:
-            self._spare = None
-            run.reset(caller, name, is_eval, read_only, allow_oom, argv)
-        c = self.lua_client
-        c.db = caller.db
-        c.user = caller.user
-        c.acl_user = None       # the caller's ACL user is checked in _call (scriptVerifyACL)
-        c.script_caller = caller    # server.script_caller (SORT's BY/GET ACL check)
-        c.resp3 = False
-        c.authenticated = True
-        server = self.server
-        if server.maxmemory:
-            run.oom = not server.make_room()
-        return run
+    _spare = None       # the ScriptRun of the last finished run (see run)
 
     def compile(self, code, chunkname):
         """A Lua function for *code* with the sandbox env, or raise ReplyError(text) on a syntax error."""
@@ -248,17 +203,52 @@ class Engine:
             return None, (err or b"").decode("utf-8", "surrogateescape")
         return fn, None
 
-    def execute(self, run, fn, nkeys, values):
-        """Run *fn* with the keys and arguments *values* (the first *nkeys* are
-        the keys: the command's argv from its numkeys on); returns the reply
-        value for the caller.
+    def run(self, caller, name, is_eval, read_only, allow_oom, argv, fn, nkeys):
+        """Run *fn* for *caller*; the first *nkeys* of ``argv[3:]`` are the keys, the
+        rest the arguments (EVAL/EVALSHA/FCALL argv).  Returns the reply value.
+
+        Redis's scriptPrepareForRun, the call and scriptResetRun in one method (a
+        Python call costs about as much as a GET).  The run's state is the engine's
+        last ScriptRun, reset: runs of one engine never overlap (a busy script
+        refuses other scripts, scripts cannot call scripts), and a run is handed
+        back only once it has ended.  The Lua client takes the caller's db and
+        user, and RESP2.
 
         An EVAL or FCALL with a usual number of arguments is one call into Lua
         (``run_eval`` / ``run_function`` build KEYS and ARGV there); a huge one
         builds the two tables from Python, since a Lua call takes at most a few
         thousand arguments (the C stack limit).
         """
+        run = self._spare
+        if run is None:
+            run = ScriptRun(self)
+        else:
+            self._spare = None
+        run.caller = caller
+        run.name = name
+        run.is_eval = is_eval
+        run.read_only = read_only
+        run.allow_oom = allow_oom
+        run.oom = False
+        run.wrote = False
+        run.killed = False
+        run.start = self.clock()
+        run.resp3 = False
+        run.timed_out = False
+        run.protected = False
+        run.argv = argv
+        run.repl = 3
+        c = self.lua_client
+        c.db = caller.db
+        c.user = caller.user
+        c.acl_user = None       # the caller's ACL user is checked in _call (scriptVerifyACL)
+        c.script_caller = caller    # server.script_caller (SORT's BY/GET ACL check)
+        c.resp3 = False
+        c.authenticated = True
+        values = argv[3:]
         server = self.server
+        if server.maxmemory:
+            run.oom = not server.make_room()
         bus = server.bus
         run_eval = self._run_eval
         huge = len(values) > _MAX_CALL_ARGS
