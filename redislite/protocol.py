@@ -171,7 +171,7 @@ class Client:
         try:
             if spec.shard_op:
                 key = argv[1]           # Router.shard_for, inlined
-                shard = (server.shard_by_crc[_crc(key, 0)] if _LBRACE not in key
+                shard = (server.router.by_crc[_crc(key, 0)] if _LBRACE not in key
                          else server.router.shard_for(key))
                 reply = spec.handler(shard.dbs[self.db], argv)
             else:

@@ -56,7 +56,6 @@ class Server:
         for shard in self.shards:
             shard.ready_keys = self.ready_keys
         self.router = Router(self.shards)
-        self.shard_by_crc = self.router.by_crc     # Client.execute routes with it
         self.clients = {}
         self._last_client_id = 0
         self.run_id = os.urandom(20).hex()

@@ -185,6 +185,7 @@ def _eval_keys(argv):
 for _name, _sha, _ro in (("eval", False, False), ("evalsha", True, False),
                          ("eval_ro", False, True), ("evalsha_ro", True, True)):
     command(_name, keys=_eval_keys)(functools.partial(_eval, _sha, _ro))
+del _name, _sha, _ro
 
 
 @command("script|load")

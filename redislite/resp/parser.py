@@ -91,16 +91,16 @@ _CROSS_PROTOCOL_ANYCASE = frozenset(_all_cases(b"post") + _all_cases(b"host:"))
 # stay below every limit that could apply (16384 unauthenticated, and the
 # smallest proto-max-bulk-len we use the table with).
 _BULK_CACHE_MAX = 10000
-_BULK_LEN = {b"$%d" % i: i for i in range(_BULK_CACHE_MAX)}
+#: the canonical header of each cached bulk length: _BULK_HDRS[n] == b"$%d" % n
+_BULK_HDRS = [b"$%d" % i for i in range(_BULK_CACHE_MAX)]
+_NO_HDRS = []
+_BULK_LEN = {h: i for i, h in enumerate(_BULK_HDRS)}
 _NO_CACHE = {}
 _COUNT = {b"*%d" % i: i for i in range(1, UNAUTH_MAX_MULTIBULK + 1)}
 _COUNT_AUTHED = {b"*%d" % i: i for i in range(1, 1025)}
 _AUTH_COMMANDS = frozenset((b"auth", b"hello"))
 # Bound once: ``_BULK_LEN.get`` in a function builds a method object per call.
 _BULK_GET = _BULK_LEN.get
-#: the canonical header of each cached bulk length: _BULK_HDRS[n] == b"$%d" % n
-_BULK_HDRS = [b"$%d" % i for i in range(_BULK_CACHE_MAX)]
-_NO_HDRS = []
 _NO_CACHE_GET = _NO_CACHE.get
 _COUNT_GET = _COUNT.get
 _COUNT_AUTHED_GET = _COUNT_AUTHED.get
@@ -389,12 +389,10 @@ class RequestParser:
         parts = data.split(b"\r\n")
         ntok = len(parts) - 1           # parts[ntok] is the bytes after the last CRLF
         i = 0
-        big = self.max_bulk_len >= _BULK_CACHE_MAX
-        bulk_get = _BULK_GET if big else _NO_CACHE_GET
         # A bulk header is checked by comparing it with the canonical header of its
         # payload's length (one memcmp), not by a dict lookup (hashing every header
         # token); a length past the table raises IndexError: the exact loop decides.
-        hdr = _BULK_HDRS if big else _NO_HDRS
+        hdr = _BULK_HDRS if self.max_bulk_len >= _BULK_CACHE_MAX else _NO_HDRS
         count_get = _COUNT_GET if self.auth_required else _COUNT_AUTHED_GET
         out_append = out.append
         try:
@@ -439,7 +437,7 @@ class RequestParser:
                     argv = [a0]
                 else:
                     argv = parts[j + 1:k:2]
-                    if list(map(bulk_get, parts[j:k:2])) != list(map(len, argv)):
+                    if list(map(hdr.__getitem__, map(len, argv))) != parts[j:k:2]:
                         break
                     a0 = argv[0]
                 # no length test first: the name's hash, computed here, is cached on
