@@ -487,6 +487,9 @@ IMM = dict(mutable=False)
 # RedisLite-only parameters first: they are the ones operators look for.
 _int("shards", 1, 1024, "4", effect=STARTUP, flags=("redislite",), **IMM,
      doc="Number of shard actors the keyspace is split into (by CRC16 hash slot).")
+_int("busy-poll-usec", 0, 1000000, "50", effect=LIVE, flags=("redislite",),
+     doc="While traffic is dense, spin this long (microseconds) on a non-blocking poll before "
+         "sleeping: lower latency for request/response clients; 0 never spins (single-CPU machines never do).")
 _int("http-port", 0, 65535, "8080", effect=STARTUP, flags=("redislite",), **IMM,
      doc="Port of the HTTP API and /metrics; 0 disables the HTTP listener.")
 _str("http-bind", "127.0.0.1", effect=STARTUP, flags=("redislite",), **IMM,

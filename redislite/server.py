@@ -22,6 +22,7 @@ from .storage.types.hash import limits_from
 from .storage.types.set import max_intset_from
 from .storage.types.zset import limits_from as zset_limits_from
 from . import clientlimits
+from . import reactor_tuning
 from .clientlimits import Pause, normal_output_threshold, timeout_exempt
 from .observability import logging as _logging
 from . import notifications
@@ -125,6 +126,7 @@ class Server:
         self.proto_max_bulk_len = config["proto-max-bulk-len"]
         self.client_query_buffer_limit = config["client-query-buffer-limit"]
         self.timeout = config["timeout"]
+        reactor_tuning.BUSY.configure(config["busy-poll-usec"])
         #: smallest client-output-buffer-limit of the normal class, None when unlimited (protocol._write)
         self.obuf_normal_at = normal_output_threshold(config)
         if self.introspection is not None:

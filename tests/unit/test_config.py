@@ -37,7 +37,7 @@ def test_table_is_consistent():
             assert p.minimum is not None and p.maximum is not None
     assert C.ALIASES["slaveof"] == "replicaof" and C.ALIASES["lua-time-limit"] == "busy-reply-threshold"
     assert C.lookup("SLAVEOF") is C.PARAMS["replicaof"] and C.lookup("nosuch") is None
-    assert set(C.REDISLITE_ONLY) == {"shards", "http-port", "http-bind", "logformat", "metrics",
+    assert set(C.REDISLITE_ONLY) == {"shards", "busy-poll-usec", "http-port", "http-bind", "logformat", "metrics",
                                     "http-token", "http-max-body", "http-cors-origin",
                                     "http-allow-dangerous", "http-allowed-hosts", "http-tls"}
 
