@@ -71,6 +71,9 @@ class BusyPoll:
 
     window = 0.0
     warm = False
+    #: spins that found events / that ran out and slept (``redislite_busy_poll_spins``)
+    found = 0
+    empty = 0
 
     def configure(self, usec):
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -92,10 +95,12 @@ def wait(poll, maxevents, timeout, window, busy=BUSY, clock=_clock):
         while True:
             ready = poll(0, maxevents)
             if ready:
+                busy.found += 1
                 return ready
             now = clock()
             if now >= end:
                 break
+        busy.empty += 1
         if bounded:
             return ready            # the reactor's own timeout came first
         if timeout > 0:

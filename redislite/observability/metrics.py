@@ -14,6 +14,7 @@ from prometheus_client.core import (CollectorRegistry, CounterMetricFamily, Gaug
 from prometheus_client.exposition import choose_encoder
 
 from .. import info as _info
+from ..reactor_tuning import BUSY
 from . import latency as _lat
 
 #: Histogram bucket upper bounds, in seconds.
@@ -135,6 +136,12 @@ class ServerCollector:
                 ("redislite_net_output_bytes", "total_net_output_bytes", "Bytes written to clients."),
                 ("redislite_error_replies", "total_error_replies", "Error replies sent.")):
             yield _counter(name, doc, stats[field])
+        spins = CounterMetricFamily("redislite_busy_poll_spins",
+                                    "Busy-poll spins (busy-poll-usec) that found events or ran out.",
+                                    labels=["result"])
+        spins.add_metric(["found"], BUSY.found)
+        spins.add_metric(["empty"], BUSY.empty)
+        yield spins
         errors = CounterMetricFamily("redislite_errors", "Error replies by error code.", labels=["error"])
         for code, n in sorted(server.error_stats.items()):
             errors.add_metric([code], n)

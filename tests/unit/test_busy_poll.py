@@ -49,6 +49,7 @@ def test_warm_wait_spins_until_the_event():
     assert rt.wait(s.poll, 8, 1.5, b.window, b, s.clock) == [(7, 1)]
     assert s.calls == [0, 0, 0, 0]      # never slept
     assert b.warm
+    assert (b.found, b.empty) == (1, 0)
 
 
 def test_a_spin_that_finds_nothing_sleeps_for_the_rest_and_cools_down():
@@ -59,6 +60,7 @@ def test_a_spin_that_finds_nothing_sleeps_for_the_rest_and_cools_down():
     assert 1 <= len(spins) <= 6         # about window / step non-blocking polls
     assert s.calls[-1] == pytest.approx(2.0 - len(spins) * 10e-6)   # the remaining timeout
     assert not b.warm                   # the wait was long: sleep at once next time
+    assert (b.found, b.empty) == (0, 1)
 
 
 def test_a_reactor_timeout_shorter_than_the_window_ends_the_spin():

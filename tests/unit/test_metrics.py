@@ -210,6 +210,15 @@ def test_scripted_workload(server, client, clock):
     assert value(fams, "redislite_uptime_seconds") == 1
 
 
+def test_busy_poll_spins_are_counted(server, monkeypatch):
+    from redislite import reactor_tuning
+    monkeypatch.setattr(reactor_tuning.BUSY, "found", 7)
+    monkeypatch.setattr(reactor_tuning.BUSY, "empty", 3)
+    fams, _ = scrape(server)
+    assert value(fams, "redislite_busy_poll_spins_total", result="found") == 7
+    assert value(fams, "redislite_busy_poll_spins_total", result="empty") == 3
+
+
 def test_no_key_names_in_labels(server, client):
     client.call("SET", "secret-key-name", "v")
     body, _ = Metrics(server).render()
