@@ -114,25 +114,35 @@ def _parse_class(p: bytes, i: int, nocase: bool):
             items.append(("lit", p[i]))
         i += 1
     allowed = set()
-    for b in range(256):
-        sc = _signed(b)
-        hit = False
-        for item in items:
-            kind = item[0]
-            if kind == "esc":
-                hit = item[1] == b
-            elif kind == "range":
-                start, end, c = item[1], item[2], sc
-                if nocase:
-                    start, end, c = _lower(start), _lower(end), _lower(c)
-                hit = start <= c <= end
-            else:
-                hit = (_lower(_signed(item[1])) == _lower(sc)) if nocase else item[1] == b
-            if hit:
-                break
-        if hit != negate:
-            allowed.add(b)
+    for item in items:
+        kind = item[0]
+        if kind == "esc":
+            allowed.add(item[1])        # an escape ignores nocase, as in Redis
+        elif kind == "range":
+            allowed |= _range_set(item[1], item[2], nocase)
+        else:
+            allowed |= _class_literal_set(item[1], nocase)
+    if negate:
+        return _ANY - allowed, i + 1
     return frozenset(allowed), i + 1
+
+
+@functools.lru_cache(maxsize=4096)
+def _range_set(start: int, end: int, nocase: bool) -> frozenset:
+    """The bytes a class range admits (signed chars, both ends lowered with nocase)."""
+    if nocase:
+        start, end = _lower(start), _lower(end)
+        return frozenset(b for b in range(256) if start <= _lower(_signed(b)) <= end)
+    return frozenset(b for b in range(256) if start <= _signed(b) <= end)
+
+
+@functools.lru_cache(maxsize=512)
+def _class_literal_set(c: int, nocase: bool) -> frozenset:
+    """The bytes a literal inside a class admits (tolower on signed chars with nocase)."""
+    if not nocase:
+        return frozenset((c,))
+    want = _lower(_signed(c))
+    return frozenset(b for b in range(256) if _lower(_signed(b)) == want)
 
 
 def _tokenize(p: bytes, nocase: bool) -> list:
@@ -203,12 +213,46 @@ SHIFT_AND_MIN = 48
 def _shift_and(tokens: list):
     """A ``search(s, pos, end)`` for a star-free token run: the start of its
     leftmost occurrence inside ``s[pos:end]``, or -1 (Shift-And: bit j of the
-    state says the last j + 1 bytes match the first j + 1 tokens)."""
-    masks = [0] * 256
+    state says the last j + 1 bytes match the first j + 1 tokens).
+
+    The 256 masks are built as bitmaps, one bit set per (token, byte) pair, in
+    work linear in the pattern: a token that admits more than half the bytes
+    (``?``, ``[^a]``) sets its bit in a shared row and clears it in the rows of
+    the bytes it refuses, so no token costs more than 128 steps.  (OR-ing
+    ``1 << j`` into Python ints cost time quadratic in the run's length:
+    ``KEYS *????...x*`` with 16,000 ``?`` took a second to compile.)"""
+    size = (len(tokens) + 7) >> 3
+    rows = [None] * 256         # byte -> bytearray of the positions admitting it
+    shared = bytearray(size)    # positions admitting almost every byte
+    refused = {}                # byte -> bytearray of shared positions refusing it
     for j, allowed in enumerate(tokens):
-        bit = 1 << j
+        k = j >> 3
+        bit = 1 << (j & 7)
+        if len(allowed) > 128:
+            shared[k] |= bit
+            if len(allowed) < 256:
+                for b in _ANY - allowed:
+                    row = refused.get(b)
+                    if row is None:
+                        row = refused[b] = bytearray(size)
+                    row[k] |= bit
+            continue
         for b in allowed:
-            masks[b] |= bit
+            row = rows[b]
+            if row is None:
+                row = rows[b] = bytearray(size)
+            row[k] |= bit
+    common = int.from_bytes(shared, "little")
+    masks = []
+    for b in range(256):
+        m = common
+        row = rows[b]
+        if row is not None:
+            m |= int.from_bytes(row, "little")
+        row = refused.get(b)
+        if row is not None:
+            m &= ~int.from_bytes(row, "little")
+        masks.append(m)
     length = len(tokens)
     hit = 1 << (length - 1)
 
@@ -255,16 +299,15 @@ def _build(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
 
     bounds = [-1] + stars + [len(tokens)]
     runs = [tokens[bounds[k] + 1:bounds[k + 1]] for k in range(len(bounds) - 1)]
-    segs = [_segment(run) for run in runs]
-    (first, first_len), (last, last_len) = segs[0], segs[-1]
+    (first, first_len), (last, last_len) = _segment(runs[0]), _segment(runs[-1])
     middle = []
-    for run, (rx, ln) in zip(runs[1:-1], segs[1:-1]):
-        if rx is None:
+    for run in runs[1:-1]:
+        if not run:
             continue
-        if ln >= SHIFT_AND_MIN and any(len(t) > 1 for t in run):
-            middle.append((_shift_and(run), ln))
+        if len(run) >= SHIFT_AND_MIN and any(len(t) > 1 for t in run):
+            middle.append((_shift_and(run), len(run)))      # no regex compiled for it
         else:
-            middle.append((_regex_search(rx), ln))
+            middle.append((_regex_search(_segment(run)[0]), len(run)))
     first_match = first.match if first is not None else None
     last_match = last.fullmatch if last is not None else None
 

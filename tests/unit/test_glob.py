@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 from redislite import glob
 from redislite.glob import compile_pattern, match
-from tests.workcount import calls
+from tests.workcount import calls, steps
 
 
 # --- reference: stringmatchlen_impl, transcribed ---------------------------
@@ -257,3 +257,30 @@ def test_fast_paths():
 def test_compile_is_cached_and_bounded():
     assert compile_pattern(b"a*b") is compile_pattern(b"a*b")
     assert compile_pattern.cache_info().maxsize == 1024
+
+
+# --- compiling long patterns: work linear in the pattern ---------------------
+
+def test_compiling_is_linear_in_the_pattern():
+    # Compilation runs on the reactor before KEYS/SCAN look at a single key, so its
+    # cost is what a client's pattern alone can make the server do. Class-heavy and
+    # long middle segments used to cost 2.8 s (100 KB of "[a]") and a second
+    # (16,000 "?" between stars: Shift-And masks built quadratically).
+    for unit, head, tail in ((b"[a]", b"", b""), (b"?", b"*", b"x*"), (b"[^a]", b"*", b"*"),
+                             (b"[a-z0-9]", b"", b"*"), (b"[\x00-\x7f]", b"*", b"b*")):
+        work = []
+        for n in (500, 2000):
+            compile_pattern.cache_clear()
+            pattern = head + unit * n + tail
+            matcher, w = steps(compile_pattern, pattern)
+            assert matcher(b"\x01" * 10) is False
+            work.append(w)
+        assert work[1] < 5 * work[0], (unit, work)      # 4x the pattern, not 16x the work
+
+
+def test_long_shift_and_segments_match_reference():
+    for pattern in (b"*" + b"?" * 60 + b"x*", b"*" + b"[^a]" * 50 + b"b*", b"*a" + b"[ab]" * 49 + b"c*",
+                    b"*" + b"[\x00-\x7f]" * 50 + b"*"):
+        for subject in (b"a" * 70 + b"x", b"b" * 60 + b"x", b"a" + b"ab" * 30 + b"c", b"\xff" * 70,
+                        b"q" * 80 + b"b", b"\x80" + b"a" * 50 + b"b"):
+            assert match(pattern, subject) == ref_match(pattern, subject), (pattern[:8], subject[:8])
