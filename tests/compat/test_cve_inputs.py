@@ -24,7 +24,6 @@ Bounds stated by the suite:
   arrive within the client's read timeout.
 """
 
-import socket
 import time
 
 import pytest
