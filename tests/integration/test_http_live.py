@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from redislite.testing import ServerProcess, free_port
+from redislite.testing import RawClient, ServerProcess, free_port
 
 TOKEN = "live-token"
 
@@ -105,6 +105,39 @@ def test_metrics_parse_and_move(live):
     assert net_in > 0
     code, body = jcall(live, "GET", "/api/v1/metrics")
     assert body["commands"]["set"]["latency_usec"]["p99"] > 0
+
+
+def test_busy_poll_runs_on_a_live_server_and_config_set_turns_it_off(live):
+    """The lean poll spins (reactor_tuning.wait) between the commands of one
+    request/response connection, and CONFIG SET busy-poll-usec 0 stops it at once."""
+    import os
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("busy polling is off on a single CPU")
+
+    def spins():
+        code, headers, content = call(live, "GET", "/metrics")
+        fams = {f.name: f for f in text_string_to_metric_families(content.decode())}
+        return {s.labels["result"]: s.value for s in fams["redislite_busy_poll_spins"].samples
+                if s.name.endswith("_total")}
+
+    def requests(n):
+        with RawClient(live.host, live.port) as c:
+            for i in range(n):
+                assert c.call("GET", "k") == b"$-1\r\n"
+
+    r = live.client()
+    assert r.config_get("busy-poll-usec") == {"busy-poll-usec": "50"}
+    before = spins()
+    requests(2000)
+    after = spins()
+    assert after["found"] > before["found"]
+    try:
+        r.config_set("busy-poll-usec", 0)
+        before = spins()
+        requests(500)
+        assert spins() == before
+    finally:
+        r.config_set("busy-poll-usec", 50)
 
 
 def test_auth_and_health(live):
