@@ -25,6 +25,14 @@ pattern once:
   the bit-parallel Shift-And algorithm instead: one pass over the subject with
   a bit per pattern position.
 
+* Compiling runs on the reactor before KEYS/SCAN look at a single key, so its
+  work is linear in the pattern: class sets are unions of cached item sets,
+  Shift-And masks are built as bitmaps, and runs longer than ``REGEX_MAX`` get
+  no regex (``re`` compiles in Python): plain bytes are found with
+  ``bytes.find``/``startswith``, anchored runs are walked with an early exit.
+  100 KB of pattern compiles in 0.05-0.14 s (it was up to 2.8 s, and 40 s for
+  100,000 ``?`` between stars).
+
 Two Redis edge cases are kept on purpose:
 
 * an empty subject matches only the empty pattern (``*`` does not match ``b""``;
@@ -202,6 +210,34 @@ def _segment(tokens: list):
     return re.compile(b"".join(_set_regex(t) for t in tokens), re.DOTALL), len(tokens)
 
 
+#: star-free runs longer than this are matched without compiling a regex
+#: (``re`` compiles in Python, about 5 us per element: 0.3-0.6 s for 100 KB)
+REGEX_MAX = 256
+
+
+def _anchored(tokens: list):
+    """``at(s, pos) -> bool``: does the star-free run match ``s`` at ``pos``?
+    (``s`` holds at least the run's length from ``pos``; None for an empty run.)"""
+    if not tokens:
+        return None
+    if all(len(t) == 1 for t in tokens):
+        literal = bytes(min(t) for t in tokens)
+        return lambda s, pos: s.startswith(literal, pos)
+    if len(tokens) <= REGEX_MAX:
+        match = _segment(tokens)[0].match
+        return lambda s, pos: match(s, pos) is not None
+    run = tuple(tokens)
+    length = len(run)
+
+    def at(s: bytes, pos: int) -> bool:
+        # a walk with an early exit: a subject differing in its first byte costs one step
+        for allowed, b in zip(run, s[pos:pos + length]):
+            if b not in allowed:
+                return False
+        return True
+    return at
+
+
 def _never(subject: bytes) -> bool:
     return False
 
@@ -274,6 +310,13 @@ def _regex_search(rx):
     return search
 
 
+def _literal_search(literal: bytes):
+    """A middle run of plain bytes: ``bytes.find`` within ``s[pos:end]``."""
+    def search(s: bytes, pos: int, end: int) -> int:
+        return s.find(literal, pos, end)
+    return search
+
+
 def _build(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
     if not pattern:
         return lambda s: not s
@@ -293,23 +336,23 @@ def _build(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
     if len(stars) > MAX_NESTING and stars[MAX_NESTING] != len(tokens) - 1:
         return _never
     if not stars:
-        whole, length = _segment(tokens)
-        fullmatch = whole.fullmatch
-        return lambda s: len(s) == length and fullmatch(s) is not None
+        whole, length = _anchored(tokens), len(tokens)
+        return lambda s: len(s) == length and whole(s, 0)
 
     bounds = [-1] + stars + [len(tokens)]
     runs = [tokens[bounds[k] + 1:bounds[k + 1]] for k in range(len(bounds) - 1)]
-    (first, first_len), (last, last_len) = _segment(runs[0]), _segment(runs[-1])
+    first_at, first_len = _anchored(runs[0]), len(runs[0])
+    last_at, last_len = _anchored(runs[-1]), len(runs[-1])
     middle = []
     for run in runs[1:-1]:
         if not run:
             continue
-        if len(run) >= SHIFT_AND_MIN and any(len(t) > 1 for t in run):
-            middle.append((_shift_and(run), len(run)))      # no regex compiled for it
+        if all(len(t) == 1 for t in run):
+            middle.append((_literal_search(bytes(min(t) for t in run)), len(run)))
+        elif len(run) >= SHIFT_AND_MIN:
+            middle.append((_shift_and(run), len(run)))
         else:
             middle.append((_regex_search(_segment(run)[0]), len(run)))
-    first_match = first.match if first is not None else None
-    last_match = last.fullmatch if last is not None else None
 
     def matcher(s: bytes) -> bool:
         if not s:
@@ -317,7 +360,7 @@ def _build(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
         end = len(s) - last_len
         if end < first_len:
             return False
-        if first_match is not None and first_match(s) is None:
+        if first_at is not None and not first_at(s, 0):
             return False
         pos = first_len
         for search, ln in middle:
@@ -325,7 +368,7 @@ def _build(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
             if start < 0:
                 return False
             pos = start + ln
-        return last_match is None or last_match(s, end) is not None
+        return last_at is None or last_at(s, end)
 
     return matcher
 

@@ -284,3 +284,20 @@ def test_long_shift_and_segments_match_reference():
         for subject in (b"a" * 70 + b"x", b"b" * 60 + b"x", b"a" + b"ab" * 30 + b"c", b"\xff" * 70,
                         b"q" * 80 + b"b", b"\x80" + b"a" * 50 + b"b"):
             assert match(pattern, subject) == ref_match(pattern, subject), (pattern[:8], subject[:8])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"b", b"?", b"[ab]", b"[^a]", b"\\*", b"[A-B]"]), min_size=1, max_size=4),
+       st.integers(260, 300), st.sampled_from([b"", b"*", b"*x*", b"*" + b"ab" * 30 + b"*"]),
+       st.lists(st.sampled_from(list(b"abAB*x")), min_size=0, max_size=40).map(bytes), st.booleans())
+def test_long_runs_without_regex_match_reference(unit, repeat, middle, noise, nocase):
+    # runs past REGEX_MAX (anchored runs are walked) and long literal middles (bytes.find)
+    run = b"".join(unit) * repeat
+    assert len(glob._tokenize(run, nocase)) > glob.REGEX_MAX
+    subject_run = b"".join(b"a" if u in (b"a", b"?", b"[ab]") else b"A" if u == b"[A-B]" else
+                           b"b" if u in (b"b", b"[^a]") else b"*" for u in unit) * repeat
+    for pattern in (run, run + middle + run, middle + run, run + middle):
+        for subject in (subject_run, subject_run + noise + subject_run, noise + subject_run,
+                        subject_run[:-1] + b"x", b"x" + subject_run[1:]):
+            assert match(pattern, subject, nocase) == ref_match(pattern, subject, nocase), \
+                (pattern[:20], len(pattern), subject[:20], len(subject))
