@@ -129,7 +129,7 @@ def _parse_class(p: bytes, i: int, nocase: bool):
         elif kind == "range":
             allowed |= _range_set(item[1], item[2], nocase)
         else:
-            allowed |= _class_literal_set(item[1], nocase)
+            allowed |= _literal_set(item[1], nocase)
     if negate:
         return _ANY - allowed, i + 1
     return frozenset(allowed), i + 1
@@ -142,15 +142,6 @@ def _range_set(start: int, end: int, nocase: bool) -> frozenset:
         start, end = _lower(start), _lower(end)
         return frozenset(b for b in range(256) if start <= _lower(_signed(b)) <= end)
     return frozenset(b for b in range(256) if start <= _signed(b) <= end)
-
-
-@functools.lru_cache(maxsize=512)
-def _class_literal_set(c: int, nocase: bool) -> frozenset:
-    """The bytes a literal inside a class admits (tolower on signed chars with nocase)."""
-    if not nocase:
-        return frozenset((c,))
-    want = _lower(_signed(c))
-    return frozenset(b for b in range(256) if _lower(_signed(b)) == want)
 
 
 def _tokenize(p: bytes, nocase: bool) -> list:
@@ -203,11 +194,16 @@ def _set_regex(allowed: frozenset) -> bytes:
     return b"[" + b"".join(parts) + b"]"
 
 
-def _segment(tokens: list):
-    """Compile a star-free token run to (regex, length); regex is None when empty."""
-    if not tokens:
-        return None, 0
-    return re.compile(b"".join(_set_regex(t) for t in tokens), re.DOTALL), len(tokens)
+def _regex(tokens: list):
+    """A star-free token run as one compiled regex (a sequence of byte classes)."""
+    return re.compile(b"".join(_set_regex(t) for t in tokens), re.DOTALL)
+
+
+def _plain(tokens: list):
+    """The run's bytes when every token admits exactly one byte, else None."""
+    if all(len(t) == 1 for t in tokens):
+        return bytes(min(t) for t in tokens)
+    return None
 
 
 #: star-free runs longer than this are matched without compiling a regex
@@ -220,11 +216,11 @@ def _anchored(tokens: list):
     (``s`` holds at least the run's length from ``pos``; None for an empty run.)"""
     if not tokens:
         return None
-    if all(len(t) == 1 for t in tokens):
-        literal = bytes(min(t) for t in tokens)
+    literal = _plain(tokens)
+    if literal is not None:
         return lambda s, pos: s.startswith(literal, pos)
     if len(tokens) <= REGEX_MAX:
-        match = _segment(tokens)[0].match
+        match = _regex(tokens).match
         return lambda s, pos: match(s, pos) is not None
     run = tuple(tokens)
     length = len(run)
@@ -347,12 +343,13 @@ def _build(pattern: bytes, nocase: bool) -> Callable[[bytes], bool]:
     for run in runs[1:-1]:
         if not run:
             continue
-        if all(len(t) == 1 for t in run):
-            middle.append((_literal_search(bytes(min(t) for t in run)), len(run)))
+        literal = _plain(run)
+        if literal is not None:
+            middle.append((_literal_search(literal), len(run)))
         elif len(run) >= SHIFT_AND_MIN:
             middle.append((_shift_and(run), len(run)))
         else:
-            middle.append((_regex_search(_segment(run)[0]), len(run)))
+            middle.append((_regex_search(_regex(run)), len(run)))
 
     def matcher(s: bytes) -> bool:
         if not s:
