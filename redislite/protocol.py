@@ -42,7 +42,6 @@ _SUBSCRIBED_ONLY = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCR
                     "RESET are allowed in this context")
 _NOAUTH = ReplyError(errors.NOAUTH)
 _NO_MULTI = ReplyError(errors.NOT_IN_TRANSACTION)
-_NO_MULTI = ReplyError(errors.NOT_IN_TRANSACTION)
 _OOM = ReplyError(errors.OOM)
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
 
@@ -305,8 +304,6 @@ class RedisProtocol(Protocol, Client):
         self.parser = RequestParser(server.proto_max_bulk_len, server.client_query_buffer_limit)
         self.parser.auth_required = not self.authenticated
 
-    _direct = False
-
     def connectionMade(self):
         server = self.server
         # Only plain TCP transports expose writeSomeData with send() semantics.
@@ -392,10 +389,6 @@ class RedisProtocol(Protocol, Client):
                 self.abort()
             return
         self._run(commands, error)
-
-    _pending = None
-    _pending_error = None
-    _pending_bytes = 0
 
     def _queue(self, commands, error):
         if self._pending is None:
