@@ -53,7 +53,7 @@ from pathlib import Path
 
 from benchmarks import (RESULTS_DIR, machine_info, median, paired_ratios, plan_sides, split_args, start_server,
                         stop_server, timestamp)
-from benchmarks.run import print_table, redis_benchmark, sanity_check, summarise
+from benchmarks.run import print_table, redis_benchmark, sanity_check, split_tests, summarise
 
 WRITE_TESTS = "lpush,lpop,sadd,hset,zadd"
 RANGE_TESTS = ("zrange", "zrangebyscore", "zrangebyscore-fixed")
@@ -264,10 +264,10 @@ def run(a) -> dict:
         for rnd in range(a.rounds):
             order = sides if rnd % 2 == 0 else list(reversed(sides))
             tag = f"round {rnd + 1}/{a.rounds}"
-            if a.tests:
+            for tests in split_tests(a.tests):
                 for s in order:
                     res = redis_benchmark(procs[s.label].port, clients=a.clients, requests=a.requests,
-                                          keyspace=a.keyspace, tests=a.tests, timeout=a.timeout)
+                                          keyspace=a.keyspace, tests=tests, timeout=a.timeout)
                     for test, row in res["rows"].items():
                         write_raw.append({"round": rnd, "pipeline": 1, "server": s.label,
                                           "test": test, **row})
