@@ -261,6 +261,22 @@ def machine_info() -> dict:
     }
 
 
+def loop_ns(iterations: int = 300_000, repeat: int = 3) -> float:
+    """ns per empty ``for`` iteration in this interpreter, best of ``repeat``.
+
+    A probe of the host, not of a server: on a shared VM it swings 2-3x from
+    one minute to the next (23-64 ns seen), and the interpreter-bound server
+    slows with it while redis-server, bound by syscalls, barely moves. Taken
+    before each round, it lets a reader see which rounds ran on a slow host."""
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(iterations):
+            pass
+        best = min(best, time.perf_counter() - t)
+    return round(best / iterations * 1e9, 1)
+
+
 def read_rss(pid: int) -> int:
     """Resident set size in bytes, from /proc/PID/status VmRSS."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

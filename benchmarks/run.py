@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import (BENCH_DIR, RESULTS_DIR, machine_info, median, plan_sides,
+from benchmarks import (BENCH_DIR, RESULTS_DIR, loop_ns, machine_info, median, plan_sides,
                         paired_ratios, split_args, start_server, stop_server, timestamp)
 
 BASELINE = BENCH_DIR / "baseline.json"
@@ -156,6 +156,7 @@ def run(a) -> dict:
     procs = {}
     loadavg_start = list(os.getloadavg())
     raw = []  # one entry per (round, pipeline, server)
+    probes = []  # loop_ns() before each round
     try:
         for s in sides:
             procs[s.label] = start_server(s.kind, s.extra_args)
@@ -166,6 +167,7 @@ def run(a) -> dict:
             # Reverse the order every other round so neither server always
             # runs first (warm caches, CPU boost, a neighbour waking up).
             order = sides if rnd % 2 == 0 else list(reversed(sides))
+            probes.append(loop_ns())
             for pipeline in a.pipelines:
                 for tests in split_tests(a.tests):
                     for s in order:
@@ -184,6 +186,7 @@ def run(a) -> dict:
                 print(f"warning: stop failed: {e}", file=sys.stderr)
     result = summarise(a, sides, raw)
     result["machine"]["loadavg_start"] = loadavg_start
+    result["machine"]["round_loop_ns"] = probes
     return result
 
 
@@ -262,6 +265,9 @@ def print_table(result: dict, out=sys.stdout):
     print(line(["-" * w for w in widths]), file=out)
     for r in rows:
         print(line(r), file=out)
+    if m.get("round_loop_ns"):
+        print("host probe before each round (empty loop, ns/iteration; lower is a faster host): "
+              + " ".join(f"{x:.0f}" for x in m["round_loop_ns"]), file=out)
 
 
 def check(result: dict, baseline_path: str, tolerance: float) -> int:
