@@ -14,9 +14,11 @@ each test against each server in turn, the order reversed every other round,
 and the figures are medians over the rounds.
 
 1. **Writes and pops** (issue #3's bar: RedisLite >= 0.5x Redis for each):
-   ``redis-benchmark -c 50 -n 100000 -r 100000 -t lpush,lpop,sadd,hset,zadd -P 1 --csv``,
-   through ``benchmarks.run.redis_benchmark`` and summarised by
-   ``benchmarks.run.summarise``, exactly as ``python -m benchmarks.run -t ... -P 1``.
+   ``redis-benchmark -c 50 -n 100000 -r 100000 -t TEST -P 1 --csv`` for each of
+   lpush, lpop, sadd, hset and zadd in turn (``benchmarks.run.split_tests``: the
+   servers alternate test by test), through ``benchmarks.run.redis_benchmark`` and
+   summarised by ``benchmarks.run.summarise``, exactly as
+   ``python -m benchmarks.run -t ... -P 1``.
 2. **Range reads** on sorted sets of ``--sizes`` members (default 10k, 100k
    and 1M; key ``z:10k`` etc., member ``m:%07d`` with score ``i``), loaded
    with pipelined ``ZADD``s of ``--batch`` members each:
