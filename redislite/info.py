@@ -14,6 +14,8 @@ import random
 import resource
 import sys
 
+from .memtrim import read_rss
+
 REDIS_VERSION = "7.0.15"
 
 #: Sections in Redis's order: (name as requested, title in the header, builder name).
@@ -66,11 +68,8 @@ def _now(server):
 
 def _rss():
     """Resident set size from /proc when available, else the peak from getrusage."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = read_rss()
+    return rss if rss is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _total_system_memory():

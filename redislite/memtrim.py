@@ -12,16 +12,17 @@ given back (measured 2026-11-26; ``malloc_trim(0)`` then gave back ~34 MB).
 server cron) it reads the process RSS and the dataset estimate
 (``used_memory``); their difference is the overhead.  When the overhead has
 grown by a step (the larger of 32 MB and RSS/8) over the lowest it has been
-(at start, or after a trim), it runs ``malloc_trim(0)`` in a worker thread, never on the
-reactor (the call walks the heap's free chunks).  Data that grows moves RSS
-and ``used_memory`` together, so a bulk load triggers nothing.  A trim that
-gives back less than a quarter step (the memory was still in use: a script's
-garbage not yet collected, big client buffers) is retried after 5 s, then
-10, 20... up to 5 minutes, so a legitimately large overhead costs almost
-nothing; but at once when the overhead moves a step away from where that
-trim found it (the script's garbage collected, or new garbage).  Steady state costs one read of ``/proc/self/statm`` a second.  It
-follows ``jemalloc-bg-thread`` and does nothing where glibc's ``malloc_trim``
-is missing (musl, macOS).
+(at start, or after a trim), it runs ``malloc_trim(0)`` in a worker thread,
+never on the reactor (the call walks the heap's free chunks).  Data that
+grows moves RSS and ``used_memory`` together, so a bulk load triggers
+nothing.  A trim that gives back less than a quarter step (the memory was
+still in use: a script's garbage not yet collected, big client buffers) is
+retried after 5 s, then 10, 20... up to 5 minutes, so a legitimately large
+overhead costs almost nothing; but at once when the overhead moves a step
+away from where that trim found it (the garbage collected, or new garbage).
+Steady state costs one read of ``/proc/self/statm`` a second.  It follows
+``jemalloc-bg-thread`` and does nothing where glibc's ``malloc_trim`` is
+missing (musl, macOS).
 """
 
 import ctypes
@@ -30,13 +31,14 @@ import os
 
 from twisted.internet import threads
 
-#: smallest RSS growth (bytes) since the last trim that triggers another
+#: smallest growth (bytes) of the overhead over its base that triggers a trim
 MIN_STEP = 32 * 1024 * 1024
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def read_rss():
-    """Resident bytes of this process (the second field of /proc/self/statm), or None."""
+    """Resident bytes of this process (the second field of /proc/self/statm), or None
+    without /proc (INFO's used_memory_rss falls back to getrusage's peak then)."""
     try:
         with open("/proc/self/statm", "rb") as f:
             return int(f.read().split()[1]) * _PAGE
@@ -72,8 +74,7 @@ class Trimmer:
     FIRST_HOLD = 5
     MAX_HOLD = 300
 
-    def __init__(self, reactor, in_thread, trim=None, rss=read_rss):
-        self.reactor = reactor
+    def __init__(self, in_thread, trim=None, rss=read_rss):
         self.trim = (glibc_trim() if trim is None else trim) if in_thread is not None else None
         self.rss = rss
         self.in_thread = in_thread

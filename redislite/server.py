@@ -101,7 +101,7 @@ class Server:
         self._cron = None
         self.config_file = getattr(config, "path", None)
         self.used_memory_peak = 0
-        self.trimmer = memtrim.Trimmer(reactor, in_thread=memtrim.thread_runner(reactor))
+        self.trimmer = memtrim.Trimmer(memtrim.thread_runner(reactor))
         self.apply_config(config)
 
     # -- configuration ------------------------------------------------------------

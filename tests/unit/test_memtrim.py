@@ -36,7 +36,7 @@ class Heap:
 
 
 def trimmer(heap, used=0):
-    t = memtrim.Trimmer(None, heap.in_thread, trim=heap.trim, rss=heap.rss)
+    t = memtrim.Trimmer(heap.in_thread, trim=heap.trim, rss=heap.rss)
     t.start(used)
     return t
 
@@ -103,7 +103,7 @@ def test_off_when_disabled_without_a_thread_pool_or_while_one_runs():
     t.running = True
     assert t.tick(0) is False
     t.running = False
-    assert memtrim.Trimmer(None, None, trim=heap.trim, rss=heap.rss).tick(0) is False
+    assert memtrim.Trimmer(None, trim=heap.trim, rss=heap.rss).tick(0) is False
     assert heap.trims == 0
 
 
