@@ -168,7 +168,12 @@ def section_clients(server):
     ]
 
 
-def section_memory(server):
+def memory_figures(server):
+    """The figures behind INFO memory, MEMORY STATS and MEMORY DOCTOR, read once.
+
+    RedisLite has no allocator statistics, so the allocator's view is the
+    dataset estimate (``used``) and the process RSS; both commands report the
+    same numbers from here."""
     used = server.used_memory()
     peak = max(getattr(server, "used_memory_peak", 0), used)
     server.used_memory_peak = peak
@@ -177,10 +182,23 @@ def section_memory(server):
     except ImportError:  # pragma: no cover
         startup = 0
     rss = _rss()
+    return {"used": used, "peak": peak, "startup": startup, "rss": rss,
+            "dataset": max(0, used - startup), "frag": rss / used if used else 0.0,
+            "scripts": cached_script_count(server)}
+
+
+def cached_script_count(server):
+    """Scripts in the EVAL cache (SCRIPT LOAD, EVAL), as INFO's number_of_cached_scripts."""
+    engine = getattr(server, "lua_eval", None)
+    return len(getattr(engine, "scripts", ())) if engine is not None else 0
+
+
+def section_memory(server):
+    m = memory_figures(server)
+    used, peak, startup, rss, dataset, frag = (m["used"], m["peak"], m["startup"], m["rss"],
+                                               m["dataset"], m["frag"])
     total = _total_system_memory()
     maxmemory = server.maxmemory
-    dataset = max(0, used - startup)
-    frag = rss / used if used else 0.0
     return [
         ("used_memory", used),
         ("used_memory_human", bytes_to_human(used)),
@@ -202,7 +220,7 @@ def section_memory(server):
         ("used_memory_vm_eval", 32768),
         ("used_memory_lua_human", "32.00K"),
         ("used_memory_scripts_eval", 0),
-        ("number_of_cached_scripts", 0),
+        ("number_of_cached_scripts", m["scripts"]),
         ("number_of_functions", 0),
         ("number_of_libraries", 0),
         ("used_memory_vm_functions", 32768),

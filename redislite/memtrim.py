@@ -117,6 +117,26 @@ class Trimmer:
         d.addBoth(self._done, rss, used, step, over)
         return True
 
+    def purge(self):
+        """MEMORY PURGE: trim now, whatever the overhead and ``jemalloc-bg-thread``
+        (Redis purges jemalloc's dirty pages on request either way).  Returns
+        True when a trim started; none starts while one runs."""
+        if self.running or self.trim is None:
+            return False
+        rss = self.rss()
+        if rss is None:
+            return False
+        self.running = True
+        trim = self.trim
+        d = self.in_thread(lambda: trim(0))
+        d.addBoth(self._purged)
+        return True
+
+    def _purged(self, result):
+        self.running = False
+        self.trims += 1
+        return None
+
     def _done(self, result, rss_before, used, step, over):
         self.running = False
         self.trims += 1

@@ -49,6 +49,12 @@ def value_memory(value):
     return value.memory()
 
 
+def entry_memory(key, value):
+    """What one key adds to ``used_memory``: its name, the per-key dict entries and
+    its value (MEMORY USAGE reports it).  Keyspace.set adds the same, inlined."""
+    return sizeof_bytes(key) + KEY_OVERHEAD + value_memory(value)
+
+
 def type_name(value):
     t = type(value)
     if t is bytes or t is bytearray:
@@ -296,7 +302,7 @@ class Keyspace:
 
     def _forget(self, key, value):
         self.count -= 1
-        self.mem -= sizeof_bytes(key) + KEY_OVERHEAD + value_memory(value)
+        self.mem -= entry_memory(key, value)
         self.access.pop(key, None)
         if self.watched is not None:
             self.signal_modified(key)

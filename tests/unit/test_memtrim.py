@@ -152,3 +152,25 @@ def test_a_trim_during_a_peak_does_not_raise_the_base():
     heap.value = 110 * MB                     # the rest collected; malloc keeps 50 MB
     heap.releasable = 35 * MB
     assert t.tick(0) is True and heap.value == 75 * MB
+
+
+def test_memory_purge_trims_at_once_whatever_the_overhead_and_the_setting():
+    heap = Heap(60 * MB)
+    t = trimmer(heap)
+    t.enabled = False                         # jemalloc-bg-thread no: the cron stays off...
+    heap.releasable = 5 * MB                  # ...and 5 MB is far under a step
+    assert t.tick(0) is False and heap.trims == 0
+    assert t.purge() is True                  # MEMORY PURGE trims anyway, in the worker thread
+    assert heap.trims == 1 and len(heap.threads) == 1 and heap.value == 55 * MB
+    assert not t.running and t.trims == 1
+
+
+def test_memory_purge_never_runs_two_trims_at_once_nor_without_a_thread():
+    heap = Heap(60 * MB)
+    pending = defer.Deferred()
+    t = memtrim.Trimmer(lambda fn: pending, trim=heap.trim, rss=heap.rss)
+    assert t.purge() is True and t.running
+    assert t.purge() is False                 # the first is still in its thread
+    pending.callback(None)
+    assert not t.running
+    assert memtrim.Trimmer(None, trim=heap.trim, rss=heap.rss).purge() is False
