@@ -17,7 +17,9 @@ load here and ours load into Redis.
 import re
 import struct
 
+from .. import errors
 from ..errors import ReplyError
+from ..persistence import rdb as _rdb
 from ..glob import match as glob_match
 from ..lua import Engine
 from ..resp.encoder import OK, Map, Set, Status
@@ -31,7 +33,6 @@ _NOT_FOUND = ReplyError("ERR Function not found")
 _BAD_KEYS = ReplyError("ERR Bad number of keys provided")
 RDB_OPCODE_FUNCTION2 = 245
 RDB_OPCODE_FUNCTION = 246
-RDB_VERSION = 10
 
 _HELP = [
     "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -285,19 +286,6 @@ def load_libraries(server, codes, replace=False):
     return [f.create(bytes(code), replace) for code in codes]
 
 
-def _crc64(data):
-    try:
-        from ..persistence.crc64 import crc64
-    except ImportError:  # pragma: no cover - persistence package not present
-        crc = 0
-        for b in data:
-            crc ^= b
-            for _ in range(8):
-                crc = (crc >> 1) ^ 0x95AC9329AC4BC9B5 if crc & 1 else crc >> 1
-        return crc
-    return crc64(data)
-
-
 def _rdb_string(data):
     n = len(data)
     if n < 64:
@@ -316,9 +304,7 @@ def dump_payload(server):
     for code in dump_libraries(server):
         out.append(RDB_OPCODE_FUNCTION2)
         out += _rdb_string(code)
-    out += struct.pack("<H", RDB_VERSION)
-    out += struct.pack("<Q", _crc64(bytes(out)))
-    return bytes(out)
+    return _rdb.dump_payload(out)
 
 
 class _PayloadError(Exception):
@@ -363,12 +349,8 @@ def _read_string(data, pos):
 
 def restore_payload(server, payload, policy=b"APPEND"):
     """FUNCTION RESTORE: verify the footer, load every library, then apply *policy*."""
-    if len(payload) < 10:
-        raise ReplyError("ERR DUMP payload version or checksum are wrong")
-    rdbver = struct.unpack("<H", payload[-10:-8])[0]
-    crc = struct.unpack("<Q", payload[-8:])[0]
-    if rdbver > RDB_VERSION or (crc != 0 and crc != _crc64(payload[:-8])):
-        raise ReplyError("ERR DUMP payload version or checksum are wrong")
+    if _rdb.dump_body(payload) is None:
+        raise ReplyError(errors.DUMP_PAYLOAD)
     f = functions_of(server)
     staged = {}
     pos, end = 0, len(payload) - 10

@@ -14,7 +14,7 @@ from ..errors import ReplyError
 from ..info import memory_figures
 from ..resp.encoder import OK, Double, Map, Status, Verbatim
 from ..storage.keyspace import KEY_OVERHEAD, entry_memory
-from .args import to_int
+from .args import parse_int
 from .registry import command
 
 _HELP = [Status(s) for s in (
@@ -34,7 +34,6 @@ _HELP = [Status(s) for s in (
     "    Prints this help.",
 )]
 _SYNTAX = ReplyError(errors.SYNTAX)
-_NOT_INT = ReplyError(errors.NOT_INTEGER)
 #: Redis built without jemalloc answers MALLOC-STATS this way; RedisLite has no allocator report.
 _NO_MALLOC_STATS = b"Stats not supported for the current allocator"
 
@@ -58,10 +57,7 @@ def memory_usage(client, argv):
     j = 3
     while j < len(argv):
         if argv[j].lower() == b"samples" and j + 1 < len(argv):
-            samples = to_int(argv[j + 1])
-            if samples is None:
-                return _NOT_INT
-            if samples < 0:
+            if parse_int(argv[j + 1]) < 0:
                 return _SYNTAX
             j += 2
         else:

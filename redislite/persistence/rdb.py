@@ -124,41 +124,80 @@ class Encoder:
     def entry(self, key, v, out):
         """Append type byte, key and payload of one key/value pair."""
         t = type(v)
-        string = self.string
         if t is bytes or t is bytearray:
+            string = self.string
             out.append(b"\x00")
             string(key, out)
             string(v, out)
             return
+        self._container(v, key, out)
+
+    def value(self, v, out):
+        """Append one value's type byte and payload, with no key: DUMP's body."""
+        t = type(v)
+        if t is bytes or t is bytearray:
+            out.append(b"\x00")
+            self.string(v, out)
+            return
+        self._container(v, None, out)
+
+    def _container(self, v, key, out):
+        """Type byte, the key unless None, then the payload of a list/set/hash/zset."""
+        string = self.string
         kind = v.TYPE
         if kind == "list":
             out.append(b"\x01")
-            string(key, out)
+            if key is not None:
+                string(key, out)
             out.append(enc_len(len(v)))
             for e in v:
                 string(e, out)
         elif kind == "set":
             out.append(b"\x02")
-            string(key, out)
+            if key is not None:
+                string(key, out)
             out.append(enc_len(len(v)))
             for e in v:
                 string(e, out)
         elif kind == "hash":
             out.append(b"\x04")
-            string(key, out)
+            if key is not None:
+                string(key, out)
             out.append(enc_len(len(v)))
             for f, x in v.items():
                 string(f, out)
                 string(x, out)
         elif kind == "zset":
             out.append(b"\x05")
-            string(key, out)
+            if key is not None:
+                string(key, out)
             out.append(enc_len(len(v)))
             for m, score in v:
                 string(m, out)
                 out.append(_pack_d(score))
         else:
             raise RdbError("cannot save a value of type %s" % kind)
+
+
+def dump_payload(body):
+    """DUMP's format: a value's RDB serialisation, then the RDB version (2 bytes,
+    little-endian) and the CRC-64 of everything before it (8 bytes, little-endian).
+    FUNCTION DUMP wraps its libraries the same way."""
+    data = bytes(body) + struct.pack("<H", RDB_VERSION)
+    return data + struct.pack("<Q", crc64(data))
+
+
+def dump_body(payload):
+    """Redis's verifyDumpPayload: the body of a DUMP payload, or None when it is
+    shorter than its footer, from a newer RDB version, or fails its CRC-64 (a
+    zero CRC included: unlike an RDB file's, a payload's CRC is always computed)."""
+    if len(payload) < 10:
+        return None
+    if payload[-10] | (payload[-9] << 8) > RDB_VERSION:
+        return None
+    if crc64(payload[:-8]) != int.from_bytes(payload[-8:], "little"):
+        return None
+    return payload[:-10]
 
 
 def header(aux):
