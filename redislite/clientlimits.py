@@ -25,6 +25,7 @@ connection whose replies queue up) and the replication master for replicas.
 import socket
 
 from .blocking import BLOCKED, Waiter, _release
+from .errors import ReplyError
 
 DENIED = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
@@ -55,6 +56,28 @@ def protected_refusal(server, peer_host):
     if server.default_user_has_password():
         return False
     return peer_host not in LOCAL_ADDRESSES
+
+
+def is_local_client(client):
+    """Redis's islocalClient: a loopback peer, or an internal client (AOF, Lua, HTTP)."""
+    addr = client.addr or ""
+    return addr.startswith("127.") or addr.startswith("::1") or addr.startswith("[::1]") \
+        or client.kind != "normal" or addr in ("?", "")
+
+
+_PROTECTED = ("ERR %s command not allowed. If the %s option is set to \"local\", you can run it "
+              "from a local connection, otherwise you need to set this option in the configuration "
+              "file, and then restart the server.")
+
+
+def protected_command_refusal(client, spec):
+    """The refusal of a protected command (DEBUG, MODULE LOAD...) its setting does
+    not allow for this client, or None (processCommand's allowProtectedAction)."""
+    setting = client.server.config[spec.protected]
+    if setting == "yes" or (setting == "local" and is_local_client(client)):
+        return None
+    name = "DEBUG" if spec.protected == "enable-debug-command" else "MODULE"
+    return ReplyError(_PROTECTED % (name, spec.protected))
 
 
 # -- socket options of an accepted client ----------------------------------------------------------

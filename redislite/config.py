@@ -611,8 +611,9 @@ _enum("sanitize-dump-payload", ("no", "yes", "clients"), "no")
 _enum("enable-protected-configs", ("no", "yes", "local"), "no", **IMM, effect=STARTUP,
       doc="Allow CONFIG SET of protected parameters (dir, dbfilename).")
 _enum("enable-debug-command", ("no", "yes", "local"), "no", **IMM, effect=STARTUP,
-      doc="Allow the DEBUG command.")
-_enum("enable-module-command", ("no", "yes", "local"), "no", **IMM)
+      doc="Allow the DEBUG command (local: from loopback clients only).")
+_enum("enable-module-command", ("no", "yes", "local"), "no", **IMM, effect=STARTUP,
+      doc="Allow MODULE LOAD/LOADEX/UNLOAD (RedisLite loads no modules: they then fail as in Redis).")
 _enum("cluster-preferred-endpoint-type", ("ip", "hostname", "unknown-endpoint"), "ip")
 _enum("propagation-error-behavior", ("ignore", "panic", "panic-on-replicas"), "ignore")
 _enum("shutdown-on-sigint", ("default", "save", "nosave", "now", "force"), "default", flags=("multi-arg",))

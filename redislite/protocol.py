@@ -141,6 +141,11 @@ class Client:
         if (n != a) if a >= 0 else (n < -a):
             spec.rejected += 1
             return self._reject(errors.wrong_arity(spec.fullname), spec)
+        if spec.protected is not None:
+            refusal = clientlimits.protected_command_refusal(self, spec)   # DEBUG, MODULE LOAD...
+            if refusal is not None:
+                spec.rejected += 1
+                return self._reject(refusal, spec)
         if not self.authenticated and not spec.noauth and server.acl.default_needs_auth():
             spec.rejected += 1
             return self._reject(_NOAUTH, spec)

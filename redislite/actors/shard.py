@@ -35,6 +35,8 @@ class Shard(Actor):
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
         self.replica_mode = False
+        #: DEBUG SET-ACTIVE-EXPIRE 0 turns the active cycle off (lazy expiry stays)
+        self.active_expire = True
         self.no_touch = False
         self.stats_expired = 0
         self.stats_evicted = 0
@@ -85,7 +87,7 @@ class Shard(Actor):
 
     def active_expire_cycle(self):
         """Pop due keys from each db's heap until the time budget is spent."""
-        if self.replica_mode:
+        if self.replica_mode or not self.active_expire:
             return 0
         now_ms = self.time.refresh()
         deadline = _time.perf_counter() + EXPIRE_BUDGET

@@ -1,6 +1,6 @@
 """Command families, one module each; importing a module binds its handlers."""
 
-FAMILIES = ("connection", "server", "keys", "strings", "lists", "bitmaps", "hyperloglog", "introspection", "memory", "dump", "hashes", "sets", "zsets", "pubsub", "persistence", "transactions", "scripting", "functions", "geo", "sort", "replication", "replicaof", "acl")
+FAMILIES = ("connection", "server", "keys", "strings", "lists", "bitmaps", "hyperloglog", "introspection", "memory", "dump", "protected", "hashes", "sets", "zsets", "pubsub", "persistence", "transactions", "scripting", "functions", "geo", "sort", "replication", "replicaof", "acl")
 
 
 def load_all():

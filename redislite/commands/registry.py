@@ -29,13 +29,20 @@ WRITE, READONLY, DENYOOM, NOSCRIPT, LOADING, STALE, PUBSUB, NOAUTH, FAST, BLOCKI
     "blocking", "admin")
 
 
+#: Redis 7.0's CMD_PROTECTED commands and the parameter that allows each
+#: (no: refused, local: loopback clients only, yes: everyone).
+PROTECTED = {"debug": "enable-debug-command", "module|load": "enable-module-command",
+             "module|loadex": "enable-module-command", "module|unload": "enable-module-command"}
+
+
 class CommandSpec:
     """One command or subcommand: metadata plus its bound handler."""
 
     __slots__ = ("name", "fullname", "arity", "flags", "first_key", "last_key", "step",
                  "acl_categories", "handler", "shard_op", "subcommands", "parent", "meta",
                  "is_write", "denyoom", "noauth", "info_wire", "docs_wire", "keys_fn",
-                 "calls", "usec", "failed", "rejected", "allow_busy", "container", "lat_base")
+                 "calls", "usec", "failed", "rejected", "allow_busy", "container", "lat_base",
+                 "protected")
 
     def __init__(self, fullname, meta, handler=None, shard_op=False):
         self.fullname = fullname
@@ -55,6 +62,8 @@ class CommandSpec:
         self.is_write = WRITE in self.flags
         self.denyoom = DENYOOM in self.flags
         self.noauth = NOAUTH in self.flags
+        #: the config parameter that must allow it (Redis's CMD_PROTECTED), or None
+        self.protected = PROTECTED.get(fullname)
         #: exact COMMAND INFO / DOCS bytes per protocol (index 0: RESP2, 1: RESP3)
         self.info_wire = (meta["resp2"]["info"].encode("latin-1"), meta["resp3"]["info"].encode("latin-1"))
         self.docs_wire = (meta["resp2"]["docs"].encode("latin-1"), meta["resp3"]["docs"].encode("latin-1"))

@@ -14,7 +14,7 @@ import os
 
 import hiredis
 
-from .. import errors, info as _info
+from .. import clientlimits, errors, info as _info
 from ..errors import ReplyError
 from ..glob import compile_pattern
 from ..resp.encoder import OK, Map, Raw, Set, Status, Verbatim
@@ -52,12 +52,6 @@ def config_get(client, argv):
     return Map(pairs)
 
 
-def _is_local(client):
-    addr = client.addr or ""
-    return addr.startswith("127.") or addr.startswith("::1") or addr.startswith("[::1]") \
-        or client.kind != "normal" or addr in ("?", "")
-
-
 @command("config|set")
 def config_set(client, argv):
     """Several pairs at once, all or nothing (config.config_set validates them together)."""
@@ -66,7 +60,7 @@ def config_set(client, argv):
         raise _SYNTAX
     pairs = [(_text(argv[i]), _text(argv[i + 1])) for i in range(2, len(argv), 2)]
     server = client.server
-    new = _config_set(server.config, pairs, local_client=_is_local(client),
+    new = _config_set(server.config, pairs, local_client=clientlimits.is_local_client(client),
                       loading=bool(server.loading))
     if new["maxclients"] > server.maxclients:
         check_maxclients(new["maxclients"])
