@@ -22,7 +22,7 @@ from .clientlimits import PauseWaiter as _PauseWaiter
 from .commands import registry
 from .errors import ReplyError
 from .observability.latency import FOLD_AT as _FOLD_AT
-from .resp.encoder import _BULK_HDR, _NIL2, _NIL3, _SMALL_INTS, QUEUED, Status as _Status, encode_into
+from .resp.encoder import _BULK_HDR, _NIL2, _NIL3, _SMALL_INTS, QUEUED, Raw, Status as _Status, encode_into
 from .resp.parser import ProtocolError, RequestParser
 
 _perf = _time.perf_counter
@@ -44,6 +44,10 @@ _NOAUTH = ReplyError(errors.NOAUTH)
 _NO_MULTI = ReplyError(errors.NOT_IN_TRANSACTION)
 _OOM = ReplyError(errors.OOM)
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
+#: CLIENT REPLY state in ``Client.reply_flags`` (Redis's CLIENT_REPLY_* flags):
+#: OFF drops every reply, SKIP drops the current command's, SKIP_NEXT becomes
+#: SKIP for the next command, NOREPLY drops the reply of CLIENT REPLY SKIP itself.
+REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT, REPLY_NOREPLY = 1, 2, 4, 8
 
 
 def _position(commands, argv):
@@ -85,6 +89,7 @@ class Client:
         self.after_reply = ()
         self.obuf_soft_since = None
         self.in_exec = 0
+        self.reply_flags = 0         # CLIENT REPLY OFF/SKIP (REPLY_* above); 0 = every reply sent
         self.db = 0
         self.resp3 = False
         self.name = None
@@ -423,6 +428,12 @@ class RedisProtocol(Protocol, Client):
                     reply = execute(argv)
                     if ready_keys:
                         blocking.serve_ready_keys(ready_keys)
+                    if self.reply_flags and reply is not BLOCKED and self._reply_dropped(reply):
+                        self.after_reply = ()       # its pushes go with it
+                        if self.closing:
+                            server.total_commands -= len(commands) - _position(commands, argv) - 1
+                            break
+                        continue
                     t = type(reply)
                     if t is _Status:
                         append(reply.wire)
@@ -483,6 +494,18 @@ class RedisProtocol(Protocol, Client):
             self._write(payload)
         if self.closing:
             self.transport.loseConnection()
+
+    def _reply_dropped(self, reply):
+        """CLIENT REPLY: whether this command's reply is dropped (pub/sub frames never
+        are); then SKIP lasts one command and SKIP_NEXT becomes SKIP, as Redis's
+        resetClient does."""
+        f = self.reply_flags
+        dropped = f & (REPLY_OFF | REPLY_SKIP | REPLY_NOREPLY)
+        f &= ~(REPLY_SKIP | REPLY_NOREPLY)
+        if f & REPLY_SKIP_NEXT:
+            f = (f | REPLY_SKIP) & ~REPLY_SKIP_NEXT
+        self.reply_flags = f
+        return dropped and not (type(reply) is Raw and reply.pushed)
 
     def _spill(self, out):
         """Write the replies gathered so far in this batch (out is emptied in place,

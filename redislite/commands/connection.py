@@ -447,6 +447,29 @@ def client_unpause(client, argv):
     return OK
 
 
+@command("client|reply")
+def client_reply(client, argv):
+    """ON answers +OK; OFF and SKIP answer nothing (RedisProtocol._reply_dropped)."""
+    from ..protocol import REPLY_NOREPLY, REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT
+    v = argv[2].lower()
+    if v == b"on":
+        client.reply_flags &= ~(REPLY_SKIP | REPLY_OFF)
+    elif v == b"off":
+        client.reply_flags |= REPLY_OFF
+    elif v == b"skip":
+        if not client.reply_flags & REPLY_OFF:
+            client.reply_flags |= REPLY_SKIP_NEXT
+        client.reply_flags |= REPLY_NOREPLY
+    else:
+        raise _SYNTAX
+    return OK
+
+
+@on_reset
+def _reply_on(client):
+    client.reply_flags = 0
+
+
 @command("client|no-evict")
 def client_no_evict(client, argv):
     v = argv[2].lower()

@@ -37,7 +37,7 @@ def _confirm(out, kind, name, count, resp3):
 
 def _frames(out):
     data = b"".join(out)
-    return Raw(data, data)
+    return Raw(data, data, pushed=True)
 
 
 def _count(client):

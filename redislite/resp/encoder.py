@@ -99,11 +99,13 @@ class Raw:
     cached encodings of hot constant replies.
     """
 
-    __slots__ = ("resp2", "resp3")
+    __slots__ = ("resp2", "resp3", "pushed")
 
-    def __init__(self, resp2, resp3=None):
+    def __init__(self, resp2, resp3=None, pushed=False):
         self.resp2 = resp2
         self.resp3 = resp2 if resp3 is None else resp3
+        #: pub/sub frames, sent even under CLIENT REPLY OFF (Redis's CLIENT_PUSHING)
+        self.pushed = pushed
 
 
 OK = Status("OK")
