@@ -58,6 +58,13 @@ def protected_refusal(server, peer_host):
     return peer_host not in LOCAL_ADDRESSES
 
 
+#: CLIENT REPLY state in ``Client.reply_flags`` (Redis's CLIENT_REPLY_* flags):
+#: OFF drops every reply, SKIP drops the current command's, SKIP_NEXT becomes
+#: SKIP for the next command, NOREPLY drops the reply of CLIENT REPLY SKIP itself
+#: (RedisProtocol._reply_dropped applies them).
+REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT, REPLY_NOREPLY = 1, 2, 4, 8
+
+
 def is_local_client(client):
     """Redis's islocalClient: a loopback peer, or an internal client (AOF, Lua, HTTP)."""
     addr = client.addr or ""

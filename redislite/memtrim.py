@@ -111,10 +111,7 @@ class Trimmer:
             self.hold = 0        # a step more or less since the futile trim: new garbage, or freed
         if over - self.base < step:
             return False
-        self.running = True
-        trim = self.trim
-        d = self.in_thread(lambda: trim(0))
-        d.addBoth(self._done, rss, used, step, over)
+        self._start(self._done, rss, used, step, over)
         return True
 
     def purge(self):
@@ -123,14 +120,14 @@ class Trimmer:
         True when a trim started; none starts while one runs."""
         if self.running or self.trim is None:
             return False
-        rss = self.rss()
-        if rss is None:
-            return False
+        self._start(self._purged)
+        return True
+
+    def _start(self, done, *args):
+        """``malloc_trim(0)`` in the worker thread; ``done(result, *args)`` after it."""
         self.running = True
         trim = self.trim
-        d = self.in_thread(lambda: trim(0))
-        d.addBoth(self._purged)
-        return True
+        self.in_thread(lambda: trim(0)).addBoth(done, *args)
 
     def _purged(self, result):
         self.running = False

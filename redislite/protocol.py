@@ -19,6 +19,7 @@ from .reactor_tuning import FAST_READERS, HELD as _HELD
 from . import blocking
 from . import clientlimits
 from .clientlimits import PauseWaiter as _PauseWaiter
+from .clientlimits import REPLY_NOREPLY, REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT
 from .commands import registry
 from .errors import ReplyError
 from .observability.latency import FOLD_AT as _FOLD_AT
@@ -44,10 +45,6 @@ _NOAUTH = ReplyError(errors.NOAUTH)
 _NO_MULTI = ReplyError(errors.NOT_IN_TRANSACTION)
 _OOM = ReplyError(errors.OOM)
 _MAXCLIENTS = b"-ERR max number of clients reached\r\n"
-#: CLIENT REPLY state in ``Client.reply_flags`` (Redis's CLIENT_REPLY_* flags):
-#: OFF drops every reply, SKIP drops the current command's, SKIP_NEXT becomes
-#: SKIP for the next command, NOREPLY drops the reply of CLIENT REPLY SKIP itself.
-REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT, REPLY_NOREPLY = 1, 2, 4, 8
 
 
 def _position(commands, argv):
@@ -89,7 +86,7 @@ class Client:
         self.after_reply = ()
         self.obuf_soft_since = None
         self.in_exec = 0
-        self.reply_flags = 0         # CLIENT REPLY OFF/SKIP (REPLY_* above); 0 = every reply sent
+        self.reply_flags = 0         # CLIENT REPLY OFF/SKIP (clientlimits.REPLY_*); 0 = every reply sent
         self.db = 0
         self.resp3 = False
         self.name = None

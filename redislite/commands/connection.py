@@ -7,6 +7,7 @@ CLIENT NO-TOUCH, so (as Redis) those are unknown subcommands here too.
 """
 
 from .. import clientlimits, errors
+from ..clientlimits import REPLY_NOREPLY, REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT
 from ..errors import ReplyError
 from ..resp.encoder import OK, PONG, Map, Status, Verbatim
 from .args import INT64_MAX, to_int
@@ -450,7 +451,6 @@ def client_unpause(client, argv):
 @command("client|reply")
 def client_reply(client, argv):
     """ON answers +OK; OFF and SKIP answer nothing (RedisProtocol._reply_dropped)."""
-    from ..protocol import REPLY_NOREPLY, REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT
     v = argv[2].lower()
     if v == b"on":
         client.reply_flags &= ~(REPLY_SKIP | REPLY_OFF)
