@@ -286,24 +286,11 @@ def load_libraries(server, codes, replace=False):
     return [f.create(bytes(code), replace) for code in codes]
 
 
-def _rdb_string(data):
-    n = len(data)
-    if n < 64:
-        head = bytes((n,))
-    elif n < 16384:
-        head = bytes((0x40 | (n >> 8), n & 0xFF))
-    elif n <= 0xFFFFFFFF:
-        head = b"\x80" + struct.pack(">I", n)
-    else:
-        head = b"\x81" + struct.pack(">Q", n)
-    return head + data
-
-
 def dump_payload(server):
     out = bytearray()
     for code in dump_libraries(server):
         out.append(RDB_OPCODE_FUNCTION2)
-        out += _rdb_string(code)
+        out += _rdb.enc_len(len(code)) + code
     return _rdb.dump_payload(out)
 
 

@@ -145,38 +145,28 @@ class Encoder:
         """Type byte, the key unless None, then the payload of a list/set/hash/zset."""
         string = self.string
         kind = v.TYPE
-        if kind == "list":
-            out.append(b"\x01")
-            if key is not None:
-                string(key, out)
-            out.append(enc_len(len(v)))
-            for e in v:
-                string(e, out)
-        elif kind == "set":
-            out.append(b"\x02")
-            if key is not None:
-                string(key, out)
-            out.append(enc_len(len(v)))
-            for e in v:
-                string(e, out)
-        elif kind == "hash":
-            out.append(b"\x04")
-            if key is not None:
-                string(key, out)
-            out.append(enc_len(len(v)))
+        code = _CONTAINER_TYPES.get(kind)
+        if code is None:
+            raise RdbError("cannot save a value of type %s" % kind)
+        out.append(code)
+        if key is not None:
+            string(key, out)
+        out.append(enc_len(len(v)))
+        if kind == "hash":
             for f, x in v.items():
                 string(f, out)
                 string(x, out)
         elif kind == "zset":
-            out.append(b"\x05")
-            if key is not None:
-                string(key, out)
-            out.append(enc_len(len(v)))
             for m, score in v:
                 string(m, out)
                 out.append(_pack_d(score))
         else:
-            raise RdbError("cannot save a value of type %s" % kind)
+            for e in v:
+                string(e, out)
+
+
+#: the plain RDB type byte of each container kind (list, set, hash, zset v2)
+_CONTAINER_TYPES = {"list": b"\x01", "set": b"\x02", "hash": b"\x04", "zset": b"\x05"}
 
 
 def dump_payload(body):
